@@ -1,0 +1,167 @@
+"""The `turfwatch` command: a thin layer over the library (runner, store, formats, demo, flagging)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from crawler import formats
+
+DEFAULT_DB = "data/turfwatch.db"
+DEMO_DB = "data/demo.db"
+
+
+def db_option(default: str = DEFAULT_DB):
+    return click.option(
+        "--db", "db_path", type=click.Path(dir_okay=False, path_type=Path), default=default,
+        envvar="TURFWATCH_DB", show_default=True, help="SQLite database file.",
+    )
+
+
+def parse_pairs(pairs: tuple[str, ...], what: str) -> dict[str, str]:
+    result = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise click.BadParameter(f"{what} must look like NAME=VALUE, got {pair!r}")
+        result[name.strip()] = value
+    return result
+
+
+def open_store(db_path: Path, *, read_only: bool = True):
+    from crawler.store import Store
+
+    if read_only and not db_path.exists():
+        raise click.ClickException(f"no database at {db_path} (run `turfwatch demo` or `turfwatch crawl` first)")
+    return Store(db_path, read_only=read_only)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="turfwatch")
+def cli() -> None:
+    """Find fake-review sellers on freelance marketplaces: crawl, flag, keep evidence."""
+
+
+@cli.command()
+@db_option(DEMO_DB)
+@click.option("--port", type=int, default=0, help="Port of the demo marketplace (0 = any free port).")
+def demo(db_path: Path, port: int) -> None:
+    """Start the demo marketplace, crawl it, flag, store, and show the leads."""
+    from crawler.demo import DemoMarketplace
+    from crawler.runner import LOCAL_DEMO_SETTINGS, project_settings, run_crawl
+
+    with DemoMarketplace(port=port) as site:
+        click.echo(f"Demo marketplace at {site.base_url}; crawling into {db_path} ...", err=True)
+        settings = project_settings({**LOCAL_DEMO_SETTINGS, "TURFWATCH_DB": str(db_path), "LOG_LEVEL": "WARNING"})
+        result = run_crawl("fiverr", settings=settings, spider_args={"base_url": site.base_url})
+        truth = site.truth
+    with open_store(db_path) as store:
+        leads = store.leads()
+        counts = store.counts()
+    click.echo(formats.leads_table(leads))
+    report = truth.score(lead["seller_id"] for lead in leads)
+    click.echo(f"Database: {db_path.resolve()}")
+    click.echo(
+        f"Run {result.run_id}: {result.finish_reason}; {result.stats.get('response_received_count', 0)} pages, "
+        f"{counts['listings']} listings, {counts['sellers']} sellers, {counts['flags']} flags, {counts['leads']} leads"
+    )
+    click.echo(
+        f"Against the demo's ground truth: found {report['found']} of {report['review_sellers']} review sellers "
+        f"(recall {report['recall']:.1%}); {report['innocent_leads']} of {report['leads']} leads innocent "
+        f"({report['innocent_share']:.1%})."
+    )
+    if report["missed"]:
+        click.echo("Missed: " + ", ".join(formats.terminal_safe(s) for s in report["missed"]))
+    if report["innocent"]:
+        click.echo("Innocent leads: " + ", ".join(formats.terminal_safe(s) for s in report["innocent"]))
+    if result.finish_reason != "finished":
+        raise click.ClickException(f"the crawl ended with reason {result.finish_reason!r}")
+
+
+@cli.command()
+@click.argument("spider")
+@db_option()
+@click.option("-a", "spider_args", multiple=True, metavar="NAME=VALUE", help="Spider argument (repeatable), e.g. -a queries='amazon reviews'.")
+@click.option("-s", "setting_args", multiple=True, metavar="NAME=VALUE", help="Scrapy setting (repeatable).")
+@click.option("--base-url", help="Crawl this host instead of the real site (e.g. a demo marketplace).")
+def crawl(spider: str, db_path: Path, spider_args: tuple[str, ...], setting_args: tuple[str, ...], base_url: str | None) -> None:
+    """Crawl a marketplace with SPIDER, flag what it finds and store it."""
+    from scrapy.spiderloader import SpiderLoader
+
+    from crawler.runner import project_settings, run_crawl
+
+    settings = project_settings({**parse_pairs(setting_args, "-s"), "TURFWATCH_DB": str(db_path)})
+    known = SpiderLoader.from_settings(settings).list()
+    if spider not in known:
+        raise click.ClickException(f"no spider {spider!r}; known spiders: {', '.join(sorted(known))}")
+    arguments = parse_pairs(spider_args, "-a")
+    if base_url:
+        arguments["base_url"] = base_url
+    result = run_crawl(spider, settings=settings, spider_args=arguments)
+    stats = result.stats
+    click.echo(
+        f"Run {result.run_id}: {result.finish_reason}; {stats.get('response_received_count', 0)} pages, "
+        f"{stats.get('turfwatch/listings', 0)} listings, {stats.get('turfwatch/flagged', 0)} flagged, "
+        f"{stats.get('turfwatch/new_leads', 0)} new leads, {stats.get('turfwatch/blocked', 0)} blocked. Database: {db_path}"
+    )
+    if result.finish_reason != "finished":
+        raise click.ClickException(f"the crawl ended with reason {result.finish_reason!r}")
+
+
+@cli.command()
+@db_option()
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
+@click.option("--status", type=click.Choice(["new", "confirmed", "dismissed", "reported", "removed"]), help="Only leads with this status.")
+@click.option("--since-last-run", is_flag=True, help="Only leads first found by the latest finished run.")
+@click.option("--limit", type=click.IntRange(min=1), help="At most this many leads.")
+def leads(db_path: Path, fmt: str, status: str | None, since_last_run: bool, limit: int | None) -> None:
+    """List seller leads, best first."""
+    with open_store(db_path) as store:
+        since = store.last_run_id() if since_last_run else None
+        rows = store.leads(status=status, since_run=since, limit=limit)
+    render = {"table": formats.leads_table, "csv": formats.leads_csv, "json": formats.leads_json}[fmt]
+    click.echo(render(rows), nl=False)
+
+
+@cli.command()
+@db_option()
+@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
+def runs(db_path: Path, limit: int) -> None:
+    """List crawl runs and their health."""
+    with open_store(db_path) as store:
+        rows = store.runs(limit)
+    if not rows:
+        click.echo("No runs.")
+        return
+    click.echo(f"{'id':>4}  {'spider':<10} {'started (UTC)':<21} {'status':<9} {'reason':<12} {'pages':>6} {'listings':>8} {'flagged':>7} {'new leads':>9} {'errors':>6}")
+    for r in rows:
+        click.echo(
+            f"{r['id']:>4}  {r['spider']:<10} {r['started_at']:<21} {r['status']:<9} {r['finish_reason'] or '-':<12} "
+            f"{r['pages'] or 0:>6} {r['listings'] or 0:>8} {r['flagged'] or 0:>7} {r['new_leads'] or 0:>9} {r['errors'] or 0:>6}"
+        )
+
+
+def main() -> None:
+    """Entry point: errors are one clear line, not a traceback (TURFWATCH_DEBUG=1 shows it)."""
+    try:
+        cli.main(prog_name="turfwatch", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except Exception as exc:  # noqa: BLE001 - the CLI's last line of defence
+        if os.environ.get("TURFWATCH_DEBUG"):
+            raise
+        click.echo(f"turfwatch: error: {exc}", err=True)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,70 @@
+"""Write lead lists as a terminal table, CSV safe for spreadsheets, or JSON."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import unicodedata
+from collections.abc import Iterable
+
+# A spreadsheet runs a cell that starts with one of these as a formula (CSV injection).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+
+LEAD_COLUMNS = [
+    "marketplace", "seller_id", "side", "score", "status", "flagged_listings",
+    "categories", "platforms", "first_flagged", "last_flagged", "profile_url", "listing_urls",
+]
+
+
+def csv_safe(value: object) -> str:
+    """A CSV cell that a spreadsheet shows as text and never evaluates."""
+    if value is None:
+        return ""
+    if isinstance(value, (list, tuple)):
+        value = " ".join(str(v) for v in value)
+    text = str(value)
+    if text.startswith(_FORMULA_START):
+        return "'" + text
+    return text
+
+
+def terminal_safe(value: object, width: int | None = None) -> str:
+    """Seller text for a terminal: control characters (escape sequences, bidi
+    overrides) are shown as code points instead of acting on the screen."""
+    text = "" if value is None else (", ".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value))
+    text = "".join(
+        ch if unicodedata.category(ch)[0] != "C" or ch == " " else f"\\u{ord(ch):04x}" for ch in text
+    )
+    if width and len(text) > width:
+        text = text[: width - 1] + "…"
+    return text
+
+
+def leads_csv(leads: Iterable[dict]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(LEAD_COLUMNS)
+    for lead in leads:
+        writer.writerow([csv_safe(lead.get(c)) for c in LEAD_COLUMNS])
+    return out.getvalue()
+
+
+def leads_json(leads: Iterable[dict]) -> str:
+    return json.dumps([{c: lead.get(c) for c in LEAD_COLUMNS} for lead in leads], ensure_ascii=False, indent=2) + "\n"
+
+
+def leads_table(leads: list[dict]) -> str:
+    if not leads:
+        return "No leads.\n"
+    header = f"{'#':>3}  {'score':>5}  {'marketplace':<12} {'seller':<24} {'status':<9} {'listings':>8}  categories / platforms"
+    lines = [header, "-" * len(header)]
+    for i, lead in enumerate(leads, 1):
+        kinds = terminal_safe(lead.get("categories"), 40)
+        platforms = terminal_safe(lead.get("platforms"), 40)
+        lines.append(
+            f"{i:>3}  {lead['score']:>5.2f}  {terminal_safe(lead['marketplace'], 12):<12} "
+            f"{terminal_safe(lead['seller_id'], 24):<24} {lead['status']:<9} {lead['flagged_listings']:>8}  "
+            f"{kinds}{' / ' + platforms if platforms else ''}"
+        )
+    return "\n".join(lines) + "\n"

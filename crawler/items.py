@@ -1,0 +1,55 @@
+"""The records a crawl produces: one listing model and one seller model for every marketplace."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+
+def utc_now() -> str:
+    """ISO-8601 UTC timestamp with seconds, the one time format of the project."""
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass
+class Listing:
+    """One gig / service / hourlie / project as the marketplace showed it."""
+
+    marketplace: str
+    listing_id: str
+    url: str  # canonical: no tracking query; the dedupe key on the wire
+    seller_id: str  # the marketplace username
+    title: str
+    description: str = ""  # plain text; flag offsets point into this exact string
+    tags: list[str] = field(default_factory=list)
+    packages: list[dict] = field(default_factory=list)  # {title, description, price, duration}
+    faq: list[dict] = field(default_factory=list)  # {question, answer}
+    price: float | None = None
+    currency: str = "USD"
+    rating: float | None = None
+    rating_count: int | None = None
+    category: str | None = None
+    image_urls: list[str] = field(default_factory=list)
+    fetched_at: str = field(default_factory=utc_now)
+    # Filled in by the flagger before the listing leaves the spider.
+    language: str | None = None
+    score: float = 0.0
+    sells_reviews: bool = False
+    flags: list[dict] = field(default_factory=list)
+
+
+@dataclass
+class Seller:
+    """The account behind listings; a seller with flagged listings becomes a lead."""
+
+    marketplace: str
+    seller_id: str
+    profile_url: str
+    display_name: str | None = None
+    country: str | None = None
+    level: str | None = None
+    rating: float | None = None
+    rating_count: int | None = None
+    member_since: str | None = None
+    listing_urls: list[str] = field(default_factory=list)
+    fetched_at: str = field(default_factory=utc_now)

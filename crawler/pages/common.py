@@ -1,0 +1,86 @@
+"""Helpers shared by page objects: embedded JSON, HTML to text, canonical URLs, tolerant lookups."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+from urllib.parse import urljoin, urlsplit, urlunsplit
+
+from parsel import Selector
+from w3lib.html import remove_tags, remove_tags_with_content, replace_entities
+
+_BLOCK_END = re.compile(r"(?i)<\s*(br\s*/?|/p|/div|/li|/h[1-6]|/tr)\s*>")
+_SPACES = re.compile(r"[ \t\r\f\v]+")
+_BLANK_LINES = re.compile(r"\n\s*\n+")
+
+
+def embedded_json(html: str | Selector, script_id: str) -> dict | None:
+    """The JSON object in `<script id=script_id>`, or None when absent or broken."""
+    sel = html if isinstance(html, Selector) else Selector(text=html)
+    raw = sel.css(f"script#{script_id}::text").get()
+    if not raw:
+        return None
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def html_to_text(html: str | None) -> str:
+    """Readable plain text of an HTML fragment: paragraphs become lines, entities decoded."""
+    if not html:
+        return ""
+    text = remove_tags_with_content(html, which_ones=("script", "style"))
+    text = _BLOCK_END.sub("\n", text)
+    text = replace_entities(remove_tags(text))
+    lines = (_SPACES.sub(" ", line).strip() for line in text.split("\n"))
+    return _BLANK_LINES.sub("\n", "\n".join(lines)).strip()
+
+
+def canonical_url(url: str, base: str | None = None) -> str:
+    """Absolute URL without query, fragment or trailing slash: tracking parameters
+    (context_referrer, pos, funnel, imp_id, ...) would otherwise make one listing many."""
+    if base:
+        url = urljoin(base, url)
+    parts = urlsplit(url)
+    path = parts.path.rstrip("/") or "/"
+    return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), path, "", ""))
+
+
+def dig(data: Any, *path: str | int, default: Any = None) -> Any:
+    """data[p0][p1]... that never raises: markup drifts, keys vanish."""
+    for key in path:
+        try:
+            data = data[key]
+        except (KeyError, IndexError, TypeError):
+            return default
+    return default if data is None else data
+
+
+def first(*values: Any) -> Any:
+    """The first value that is not None or empty string."""
+    for value in values:
+        if value is not None and value != "":
+            return value
+    return None
+
+
+def to_float(value: Any) -> float | None:
+    try:
+        return None if value is None or value == "" else float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def to_int(value: Any) -> int | None:
+    number = to_float(value)
+    return None if number is None else int(number)
+
+
+def clean_text(value: Any, limit: int = 100_000) -> str:
+    """A str field from untrusted JSON: non-strings become "", NULs go, size is bounded."""
+    if not isinstance(value, str):
+        return "" if value is None or isinstance(value, (dict, list)) else str(value)
+    return value.replace("\x00", "")[:limit]

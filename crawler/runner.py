@@ -1,0 +1,59 @@
+"""Run a spider in this process and report what the run did: the library under `turfwatch crawl` and `demo`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from scrapy import signals
+from scrapy.crawler import CrawlerProcess
+from scrapy.settings import Settings
+from scrapy.utils.project import get_project_settings
+
+
+@dataclass
+class RunResult:
+    run_id: int | None
+    finish_reason: str
+    stats: dict
+
+
+def project_settings(overrides: dict[str, Any] | None = None) -> Settings:
+    """crawler.settings, whether or not a scrapy.cfg is in the working directory."""
+    import os
+
+    os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "crawler.settings")
+    settings = get_project_settings()
+    for key, value in (overrides or {}).items():
+        settings.set(key, value, priority="cmdline")
+    return settings
+
+
+# Our own demo server on 127.0.0.1: politeness delays only slow the demo down.
+LOCAL_DEMO_SETTINGS = {
+    "DOWNLOAD_DELAY": 0,
+    "AUTOTHROTTLE_ENABLED": False,
+    "CONCURRENT_REQUESTS": 16,
+    "CONCURRENT_REQUESTS_PER_DOMAIN": 16,
+}
+
+
+def run_crawl(spider: str, *, settings: Settings, spider_args: dict[str, Any] | None = None) -> RunResult:
+    """Crawl with one spider until it finishes. Starts the Twisted reactor, so it
+    can be called once per process (the CLI runs one crawl per command)."""
+    process = CrawlerProcess(settings, install_root_handler=True)
+    crawler = process.create_crawler(spider)
+    outcome: dict[str, Any] = {}
+
+    def on_closed(spider, reason):  # named, because signal receivers are held weakly
+        outcome["reason"] = reason
+
+    crawler.signals.connect(on_closed, signal=signals.spider_closed)
+    process.crawl(crawler, **(spider_args or {}))
+    process.start()
+    stats = crawler.stats.get_stats() if crawler.stats else {}
+    return RunResult(
+        run_id=stats.get("turfwatch/run_id"),
+        finish_reason=outcome.get("reason", stats.get("finish_reason", "unknown")),
+        stats=stats,
+    )

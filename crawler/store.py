@@ -1,0 +1,328 @@
+"""The SQLite store: sellers, listings, flags, leads and runs, with recorded migrations."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+from sqlite_utils import Migrations
+
+from crawler.items import Listing, Seller, utc_now
+from crawler.leads import lead_score
+
+migrations = Migrations("turfwatch")
+
+# Seconds a writer waits for another writer (an overlapping run) before failing.
+BUSY_TIMEOUT_S = 60
+
+
+@migrations(name="0001_initial")
+def _initial(db: sqlite_utils.Database) -> None:
+    db.execute(
+        """CREATE TABLE runs (
+            id INTEGER PRIMARY KEY,
+            spider TEXT NOT NULL,
+            args TEXT,
+            started_at TEXT NOT NULL,
+            finished_at TEXT,
+            finish_reason TEXT,
+            status TEXT NOT NULL DEFAULT 'running',
+            pages INTEGER DEFAULT 0,
+            listings INTEGER DEFAULT 0,
+            flagged INTEGER DEFAULT 0,
+            new_leads INTEGER DEFAULT 0,
+            errors INTEGER DEFAULT 0,
+            stats TEXT
+        )"""
+    )
+    db.execute(
+        """CREATE TABLE sellers (
+            marketplace TEXT NOT NULL,
+            seller_id TEXT NOT NULL,
+            profile_url TEXT,
+            display_name TEXT,
+            country TEXT,
+            level TEXT,
+            rating REAL,
+            rating_count INTEGER,
+            member_since TEXT,
+            first_seen TEXT NOT NULL,
+            last_seen TEXT NOT NULL,
+            last_run_id INTEGER REFERENCES runs(id),
+            PRIMARY KEY (marketplace, seller_id)
+        )"""
+    )
+    db.execute(
+        """CREATE TABLE listings (
+            marketplace TEXT NOT NULL,
+            listing_id TEXT NOT NULL,
+            seller_id TEXT NOT NULL,
+            url TEXT NOT NULL,
+            title TEXT NOT NULL,
+            description TEXT,
+            tags TEXT,
+            packages TEXT,
+            faq TEXT,
+            price REAL,
+            currency TEXT,
+            rating REAL,
+            rating_count INTEGER,
+            category TEXT,
+            image_urls TEXT,
+            language TEXT,
+            score REAL NOT NULL DEFAULT 0,
+            sells_reviews INTEGER NOT NULL DEFAULT 0,
+            content_hash TEXT NOT NULL,
+            first_seen TEXT NOT NULL,
+            last_seen TEXT NOT NULL,
+            last_run_id INTEGER REFERENCES runs(id),
+            PRIMARY KEY (marketplace, listing_id)
+        )"""
+    )
+    db.execute("CREATE INDEX listings_seller ON listings(marketplace, seller_id)")
+    # A flag belongs to one version of a listing (content_hash): when the seller
+    # edits the text, the old flags stay as evidence of what was said then.
+    db.execute(
+        """CREATE TABLE flags (
+            marketplace TEXT NOT NULL,
+            listing_id TEXT NOT NULL,
+            content_hash TEXT NOT NULL,
+            rule_id TEXT NOT NULL,
+            field TEXT NOT NULL,
+            span_start INTEGER NOT NULL,
+            span_end INTEGER NOT NULL,
+            rule_version TEXT NOT NULL,
+            category TEXT NOT NULL,
+            matched_text TEXT NOT NULL,
+            score REAL NOT NULL,
+            platform TEXT,
+            legal TEXT,
+            explanation TEXT,
+            first_seen TEXT NOT NULL,
+            last_seen TEXT NOT NULL,
+            PRIMARY KEY (marketplace, listing_id, content_hash, rule_id, field, span_start, span_end)
+        )"""
+    )
+    db.execute(
+        """CREATE TABLE leads (
+            marketplace TEXT NOT NULL,
+            seller_id TEXT NOT NULL,
+            side TEXT NOT NULL DEFAULT 'seller',
+            score REAL NOT NULL,
+            status TEXT NOT NULL DEFAULT 'new',
+            flagged_listings INTEGER NOT NULL,
+            categories TEXT,
+            platforms TEXT,
+            first_flagged TEXT NOT NULL,
+            last_flagged TEXT NOT NULL,
+            first_run_id INTEGER REFERENCES runs(id),
+            PRIMARY KEY (marketplace, seller_id)
+        )"""
+    )
+
+
+def content_hash(listing: Listing) -> str:
+    """SHA-256 of what the seller wrote and charges: a change here is a new version."""
+    content = {k: getattr(listing, k) for k in ("title", "description", "tags", "packages", "faq", "price")}
+    return hashlib.sha256(json.dumps(content, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+class Store:
+    """One SQLite file. Every write is its own short transaction, so a crash loses
+    at most the item in flight and an overlapping run waits instead of failing."""
+
+    def __init__(self, path: str | Path, *, read_only: bool = False):
+        self.path = Path(path)
+        if read_only:
+            if not self.path.exists():
+                raise FileNotFoundError(f"no database at {self.path}")
+            conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_S)
+        else:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S)
+        self.db = sqlite_utils.Database(conn)
+        if not read_only:
+            self.db.enable_wal()
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            migrations.apply(self.db)
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- runs ---------------------------------------------------------------
+
+    def start_run(self, spider: str, args: dict) -> int:
+        with self.db.atomic():
+            cursor = self.db.execute(
+                "INSERT INTO runs (spider, args, started_at) VALUES (?, ?, ?)",
+                [spider, _json(args), utc_now()],
+            )
+        return int(cursor.lastrowid)
+
+    def finish_run(self, run_id: int, *, reason: str, status: str, stats: dict, counts: dict) -> None:
+        with self.db.atomic():
+            self.db.execute(
+                """UPDATE runs SET finished_at = ?, finish_reason = ?, status = ?, stats = ?,
+                   pages = ?, listings = ?, flagged = ?, new_leads = ?, errors = ? WHERE id = ?""",
+                [
+                    utc_now(), reason, status, _json(stats),
+                    counts.get("pages", 0), counts.get("listings", 0), counts.get("flagged", 0),
+                    counts.get("new_leads", 0), counts.get("errors", 0), run_id,
+                ],
+            )
+
+    def runs(self, limit: int = 20) -> list[dict]:
+        return list(self.db.query("SELECT * FROM runs ORDER BY id DESC LIMIT ?", [limit]))
+
+    # --- sellers and listings ----------------------------------------------
+
+    def save_seller(self, seller: Seller, run_id: int | None = None) -> None:
+        """Insert or refresh a seller; known facts are never overwritten with unknowns."""
+        row = asdict(seller)
+        row.pop("listing_urls")
+        seen = row.pop("fetched_at")
+        columns = ["profile_url", "display_name", "country", "level", "rating", "rating_count", "member_since"]
+        updates = ", ".join(f"{c} = COALESCE(excluded.{c}, sellers.{c})" for c in columns)
+        with self.db.atomic():
+            self.db.execute(
+                f"""INSERT INTO sellers (marketplace, seller_id, {", ".join(columns)}, first_seen, last_seen, last_run_id)
+                    VALUES (?, ?, {", ".join("?" for _ in columns)}, ?, ?, ?)
+                    ON CONFLICT (marketplace, seller_id) DO UPDATE SET {updates},
+                    last_seen = excluded.last_seen, last_run_id = excluded.last_run_id""",
+                [row["marketplace"], row["seller_id"], *(row[c] for c in columns), seen, seen, run_id],
+            )
+
+    def save_listing(self, listing: Listing, run_id: int | None = None) -> None:
+        """Insert or refresh a listing and its flags in one transaction: never half a listing."""
+        seen = listing.fetched_at
+        digest = content_hash(listing)
+        row = {
+            "marketplace": listing.marketplace, "listing_id": listing.listing_id,
+            "seller_id": listing.seller_id, "url": listing.url, "title": listing.title,
+            "description": listing.description, "tags": _json(listing.tags),
+            "packages": _json(listing.packages), "faq": _json(listing.faq),
+            "price": listing.price, "currency": listing.currency, "rating": listing.rating,
+            "rating_count": listing.rating_count, "category": listing.category,
+            "image_urls": _json(listing.image_urls), "language": listing.language,
+            "score": listing.score, "sells_reviews": int(listing.sells_reviews),
+            "content_hash": digest, "first_seen": seen, "last_seen": seen, "last_run_id": run_id,
+        }
+        keep = {"marketplace", "listing_id", "first_seen"}
+        updates = ", ".join(f"{c} = excluded.{c}" for c in row if c not in keep)
+        with self.db.atomic():
+            self.db.execute(
+                f"""INSERT INTO listings ({", ".join(row)}) VALUES ({", ".join("?" for _ in row)})
+                    ON CONFLICT (marketplace, listing_id) DO UPDATE SET {updates}""",
+                list(row.values()),
+            )
+            for flag in listing.flags:
+                self.db.execute(
+                    """INSERT INTO flags (marketplace, listing_id, content_hash, rule_id, field, span_start,
+                           span_end, rule_version, category, matched_text, score, platform, legal, explanation,
+                           first_seen, last_seen)
+                       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                       ON CONFLICT (marketplace, listing_id, content_hash, rule_id, field, span_start, span_end)
+                       DO UPDATE SET last_seen = excluded.last_seen, score = excluded.score""",
+                    [
+                        listing.marketplace, listing.listing_id, digest, flag["rule_id"], flag["field"],
+                        flag["start"], flag["end"], str(flag["rule_version"]), flag["category"], flag["text"],
+                        flag["score"], flag.get("platform"), _json(list(flag.get("legal") or [])),
+                        flag.get("explanation"), seen, seen,
+                    ],
+                )
+
+    # --- leads -------------------------------------------------------------
+
+    def refresh_leads(self, run_id: int | None = None) -> int:
+        """Recompute every seller lead from the current versions of their listings.
+
+        Returns how many sellers became leads for the first time."""
+        rows = self.db.query(
+            """SELECT l.marketplace, l.seller_id, l.score, l.listing_id, l.first_seen, l.last_seen,
+                      f.category, f.platform
+               FROM listings l LEFT JOIN flags f
+                 ON f.marketplace = l.marketplace AND f.listing_id = l.listing_id
+                AND f.content_hash = l.content_hash
+               WHERE l.sells_reviews = 1"""
+        )
+        sellers: dict[tuple[str, str], dict] = {}
+        for r in rows:
+            s = sellers.setdefault(
+                (r["marketplace"], r["seller_id"]),
+                {"scores": {}, "categories": set(), "platforms": set(), "first": r["first_seen"], "last": r["last_seen"]},
+            )
+            s["scores"][r["listing_id"]] = r["score"]
+            if r["category"] and r["category"] != "fake_engagement":
+                s["categories"].add(r["category"])
+            if r["platform"]:
+                s["platforms"].add(r["platform"])
+            s["first"], s["last"] = min(s["first"], r["first_seen"]), max(s["last"], r["last_seen"])
+        new = 0
+        with self.db.atomic():
+            for (marketplace, seller_id), s in sellers.items():
+                score = lead_score(list(s["scores"].values()), s["categories"], s["platforms"])
+                cursor = self.db.execute(
+                    """INSERT INTO leads (marketplace, seller_id, score, flagged_listings, categories,
+                           platforms, first_flagged, last_flagged, first_run_id)
+                       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                       ON CONFLICT (marketplace, seller_id) DO UPDATE SET score = excluded.score,
+                           flagged_listings = excluded.flagged_listings, categories = excluded.categories,
+                           platforms = excluded.platforms, last_flagged = excluded.last_flagged
+                       RETURNING first_run_id""",
+                    [
+                        marketplace, seller_id, score, len(s["scores"]), _json(sorted(s["categories"])),
+                        _json(sorted(s["platforms"])), s["first"], s["last"], run_id,
+                    ],
+                )
+                if run_id is not None and cursor.fetchone()[0] == run_id:
+                    new += 1
+        return new
+
+    def leads(self, *, status: str | None = None, since_run: int | None = None, limit: int | None = None) -> list[dict]:
+        """Leads, best first, with the seller's profile and flagged listing URLs."""
+        where, params = [], []
+        if status:
+            where.append("leads.status = ?")
+            params.append(status)
+        if since_run is not None:
+            where.append("leads.first_run_id >= ?")
+            params.append(since_run)
+        sql = f"""SELECT leads.marketplace, leads.seller_id, leads.side, leads.score, leads.status,
+                         leads.flagged_listings, leads.categories, leads.platforms,
+                         leads.first_flagged, leads.last_flagged, sellers.profile_url,
+                         (SELECT json_group_array(url) FROM listings
+                           WHERE listings.marketplace = leads.marketplace
+                             AND listings.seller_id = leads.seller_id AND sells_reviews = 1) AS listing_urls
+                  FROM leads LEFT JOIN sellers USING (marketplace, seller_id)
+                  {"WHERE " + " AND ".join(where) if where else ""}
+                  ORDER BY leads.score DESC, leads.flagged_listings DESC, leads.seller_id
+                  {"LIMIT ?" if limit else ""}"""
+        rows = []
+        for row in self.db.query(sql, params + ([limit] if limit else [])):
+            for key in ("categories", "platforms", "listing_urls"):
+                row[key] = json.loads(row[key] or "[]")
+            rows.append(row)
+        return rows
+
+    def counts(self) -> dict[str, int]:
+        return {t: self.db[t].count for t in ("sellers", "listings", "flags", "leads", "runs")}
+
+    def last_run_id(self) -> int | None:
+        row = next(self.db.query("SELECT MAX(id) AS id FROM runs WHERE finished_at IS NOT NULL"), None)
+        return row["id"] if row else None
+

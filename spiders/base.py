@@ -1,0 +1,86 @@
+"""What every turfwatch spider shares: arguments, politeness to the start host, and flagging."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import scrapy
+
+from crawler.items import Listing
+
+
+def split_arg(value: Any) -> list[str]:
+    """A spider argument that may be a list, or a comma/newline separated string."""
+    if value is None:
+        return []
+    if isinstance(value, (list, tuple)):
+        return [str(v).strip() for v in value if str(v).strip()]
+    return [part.strip() for part in str(value).replace("\n", ",").split(",") if part.strip()]
+
+
+class MarketplaceSpider(scrapy.Spider):
+    """Base of the marketplace spiders. Subclasses set `marketplace`,
+    `default_base_url` and `default_queries`, and route pages to page objects."""
+
+    marketplace: str = ""
+    default_base_url: str = ""
+    default_queries: tuple[str, ...] = ()
+
+    def __init__(
+        self,
+        *args: Any,
+        base_url: str | None = None,
+        queries: Any = None,
+        queries_file: str | None = None,
+        start_urls: Any = None,
+        max_pages: Any = None,
+        follow_sellers: Any = "1",
+        **kwargs: Any,
+    ):
+        super().__init__(*args, **kwargs)
+        self.base_url = (base_url or self.default_base_url).rstrip("/")
+        queries_list = split_arg(queries)
+        if queries_file:
+            lines = Path(queries_file).read_text(encoding="utf-8").splitlines()
+            queries_list += [q.strip() for q in lines if q.strip() and not q.lstrip().startswith("#")]
+        self.queries = queries_list or list(self.default_queries)
+        self.start_urls = split_arg(start_urls)
+        # Page JSON is seller-controlled: links in it must not walk the crawl off the site.
+        self.allowed_domains = [urlsplit(self.base_url).hostname or ""]
+        self.max_pages = int(max_pages) if max_pages not in (None, "") else 20
+        self.follow_sellers = str(follow_sellers).lower() not in ("0", "false", "no", "off")
+        # Recorded in the runs table, so a run can be repeated exactly.
+        self.run_args = {
+            "base_url": self.base_url, "queries": self.queries, "start_urls": self.start_urls,
+            "max_pages": self.max_pages, "follow_sellers": self.follow_sellers,
+        }
+        self._flagger = None
+
+    @property
+    def flagger(self):
+        # Imported late: building the spaCy pipeline is the slow part of start-up
+        # and `scrapy list` should not pay for it.
+        if self._flagger is None:
+            from crawler.flagging import get_flagger
+
+            self._flagger = get_flagger()
+        return self._flagger
+
+    def judge(self, listing: Listing) -> Listing:
+        """Flag the listing in place; the spider needs the verdict to decide whom to follow."""
+        judgement = self.flagger.judge(
+            {
+                "title": listing.title,
+                "description": listing.description,
+                "tags": listing.tags,
+                "packages": listing.packages,
+                "faq": listing.faq,
+            }
+        )
+        listing.language = judgement.language
+        listing.score = judgement.score
+        listing.sells_reviews = judgement.sells_reviews
+        listing.flags = [flag.to_dict() for flag in judgement.flags]
+        return listing

@@ -1,0 +1,97 @@
+"""Fiverr spider: search queries -> gig pages -> seller pages of sellers with a flagged gig."""
+
+from __future__ import annotations
+
+from scrapy import Request
+from scrapy.http import Response
+
+from crawler.pages import fiverr as pages
+from spiders.base import MarketplaceSpider
+
+
+class FiverrSpider(MarketplaceSpider):
+    name = "fiverr"
+    marketplace = pages.MARKETPLACE
+    default_base_url = "https://www.fiverr.com"
+    # Aimed at review selling: the offer words sellers must use to be found,
+    # in the seven languages the flagger reads.
+    default_queries = (
+        "reviews",
+        "amazon reviews",
+        "google reviews",
+        "trustpilot reviews",
+        "5 star reviews",
+        "product reviews",
+        "app reviews",
+        "ratings",
+        "feedback",
+        "testimonials",
+        "remove negative reviews",
+        "reseñas",
+        "bewertungen",
+        "avis",
+        "avaliações",
+        "recensioni",
+        "beoordelingen",
+    )
+
+    async def start(self):
+        for url in self.start_urls:
+            yield Request(url, callback=self.route)
+        for query in self.queries:
+            yield Request(pages.search_url(self.base_url, query), callback=self.parse_search, cb_kwargs={"query": query})
+
+    def route(self, response: Response):
+        """Start URLs may be any Fiverr page; send each to its parser."""
+        kind = pages.page_kind(response.url)
+        if kind in ("search", "category"):
+            return self.parse_search(response, query=None)
+        if kind == "gig":
+            return self.parse_gig(response)
+        if kind == "seller":
+            return self.parse_seller(response)
+        self.logger.warning("Not a page turfwatch reads: %s", response.url)
+        return None
+
+    def parse_search(self, response: Response, query: str | None):
+        data = pages.props(response.text)
+        if data is None:
+            self.crawler.stats.inc_value("turfwatch/no_props")
+            self.logger.error("No perseus-initial-props JSON on %s (markup changed?)", response.url)
+            return
+        page = pages.parse_search(data, self.base_url)
+        self.crawler.stats.inc_value("turfwatch/search_pages")
+        for gig in page.gigs:
+            yield Request(gig.url, callback=self.parse_gig, cb_kwargs={"summary": gig})
+        if page.has_more and query is not None and page.page < self.max_pages:
+            yield Request(
+                pages.search_url(self.base_url, query, page.page + 1),
+                callback=self.parse_search,
+                cb_kwargs={"query": query},
+            )
+
+    def parse_gig(self, response: Response, summary: pages.GigSummary | None = None):
+        data = pages.props(response.text)
+        listing = pages.parse_gig(data, response.url, summary) if data else None
+        if listing is None:
+            self.crawler.stats.inc_value("turfwatch/unparsed_gig")
+            self.logger.error("No gig could be read from %s", response.url)
+            return
+        seller = pages.seller_from_gig(data, self.base_url)
+        if seller is not None:
+            yield seller
+        yield self.judge(listing)
+        if listing.sells_reviews and self.follow_sellers:
+            # All of a flagged seller's gigs are evidence, not only the ones search showed.
+            yield Request(pages.seller_url(self.base_url, listing.seller_id), callback=self.parse_seller)
+
+    def parse_seller(self, response: Response):
+        data = pages.props(response.text)
+        seller = pages.parse_seller(data, response.url) if data else None
+        if seller is None:
+            self.crawler.stats.inc_value("turfwatch/unparsed_seller")
+            self.logger.error("No seller could be read from %s", response.url)
+            return
+        yield seller
+        for url in seller.listing_urls:
+            yield Request(url, callback=self.parse_gig)

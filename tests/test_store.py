@@ -1,0 +1,109 @@
+"""The SQLite store: migrations, idempotent upserts, first/last seen, versions of flags, leads."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from crawler.items import Listing, Seller
+from crawler.leads import lead_score
+from crawler.store import Store, content_hash
+
+FLAG = {
+    "rule_id": "fab.offer_reviews", "rule_version": 1, "category": "review_fabrication", "field": "title",
+    "start": 7, "end": 26, "text": "post google reviews", "score": 0.9, "legal": ["FTC 16 CFR 465.2"],
+    "platform": "google", "explanation": "offers to post reviews",
+}
+
+
+def listing(listing_id="1", seller="bad_seller", flagged=True, seen="2026-01-01T00:00:00Z", **kw) -> Listing:
+    return Listing(
+        marketplace="fiverr", listing_id=listing_id, url=f"https://x/{seller}/{listing_id}", seller_id=seller,
+        title=kw.pop("title", "I will post google reviews"), description="desc", tags=["a"], fetched_at=seen,
+        score=0.9 if flagged else 0.0, sells_reviews=flagged, flags=[FLAG] if flagged else [], **kw,
+    )
+
+
+@pytest.fixture
+def store(tmp_path):
+    with Store(tmp_path / "t.db") as s:
+        yield s
+
+
+def test_schema_is_migrated_and_recorded(store, tmp_path):
+    assert {"runs", "sellers", "listings", "flags", "leads", "_sqlite_migrations"} <= set(store.db.table_names())
+    assert [r["name"] for r in store.db.query("SELECT name FROM _sqlite_migrations")] == ["0001_initial"]
+    assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    # Opening again applies nothing twice.
+    with Store(tmp_path / "t.db") as again:
+        assert again.db["_sqlite_migrations"].count == 1
+
+
+def test_second_save_adds_no_rows_and_moves_last_seen(store):
+    run = store.start_run("fiverr", {})
+    store.save_seller(Seller("fiverr", "bad_seller", "https://x/bad_seller", country="US", fetched_at="2026-01-01T00:00:00Z"), run)
+    store.save_listing(listing(), run)
+    before = store.counts()
+    store.save_seller(Seller("fiverr", "bad_seller", "https://x/bad_seller", fetched_at="2026-02-01T00:00:00Z"), run)
+    store.save_listing(listing(seen="2026-02-01T00:00:00Z"), run)
+    assert store.counts() == before
+    row = store.db["listings"].get(("fiverr", "1"))
+    assert (row["first_seen"], row["last_seen"]) == ("2026-01-01T00:00:00Z", "2026-02-01T00:00:00Z")
+    seller = store.db["sellers"].get(("fiverr", "bad_seller"))
+    assert seller["country"] == "US", "an unknown value must not erase a known one"
+    assert seller["last_seen"] == "2026-02-01T00:00:00Z"
+    flag = next(store.db.query("SELECT * FROM flags"))
+    assert (flag["first_seen"], flag["last_seen"]) == ("2026-01-01T00:00:00Z", "2026-02-01T00:00:00Z")
+
+
+def test_edited_listing_keeps_old_flags_as_evidence(store):
+    store.save_listing(listing())
+    store.save_listing(listing(title="I will post google reviews fast"))
+    hashes = {r["content_hash"] for r in store.db.query("SELECT content_hash FROM flags")}
+    assert len(hashes) == 2
+    assert store.db["listings"].count == 1
+
+
+def test_content_hash_follows_content_not_time():
+    a, b = listing(seen="2026-01-01T00:00:00Z"), listing(seen="2027-01-01T00:00:00Z")
+    assert content_hash(a) == content_hash(b)
+    assert content_hash(a) != content_hash(dataclasses.replace(a, price=9.0))
+
+
+def test_leads_from_flagged_listings_only(store):
+    run = store.start_run("fiverr", {})
+    store.save_listing(listing("1", "bad_seller"), run)
+    store.save_listing(listing("2", "bad_seller"), run)
+    store.save_listing(listing("3", "good_seller", flagged=False), run)
+    assert store.refresh_leads(run) == 1
+    leads = store.leads()
+    assert [l["seller_id"] for l in leads] == ["bad_seller"]
+    assert leads[0]["flagged_listings"] == 2 and leads[0]["categories"] == ["review_fabrication"]
+    assert sorted(leads[0]["listing_urls"]) == ["https://x/bad_seller/1", "https://x/bad_seller/2"]
+    run2 = store.start_run("fiverr", {})
+    assert store.refresh_leads(run2) == 0, "a known lead is not new again"
+    assert store.leads(since_run=run2) == []
+    assert len(store.leads(since_run=run)) == 1
+
+
+def test_run_is_recorded(store):
+    run = store.start_run("fiverr", {"queries": ["x"]})
+    store.finish_run(run, reason="finished", status="ok", stats={"a": 1}, counts={"pages": 3, "listings": 2})
+    row = store.runs()[0]
+    assert row["finish_reason"] == "finished" and row["pages"] == 3 and row["finished_at"]
+    assert store.last_run_id() == run
+
+
+def test_read_only_store_refuses_missing_file(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        Store(tmp_path / "missing.db", read_only=True)
+
+
+def test_lead_score_grows_with_repetition_and_breadth():
+    one = lead_score([0.9], {"review_fabrication"}, {"google"})
+    two = lead_score([0.9, 0.9], {"review_fabrication"}, {"google"})
+    broad = lead_score([0.9, 0.9], {"review_fabrication", "review_suppression"}, {"google", "yelp"})
+    assert 0.9 == one < two < broad <= 1
+    assert lead_score([0.3] * 10, {"review_fabrication"}, {"google"}) < 1
+    assert lead_score([], set(), set()) == 0.0
