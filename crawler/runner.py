@@ -41,7 +41,7 @@ LOCAL_DEMO_SETTINGS = {
 def run_crawl(spider: str, *, settings: Settings, spider_args: dict[str, Any] | None = None) -> RunResult:
     """Crawl with one spider until it finishes. Starts the Twisted reactor, so it
     can be called once per process (the CLI runs one crawl per command)."""
-    process = CrawlerProcess(settings, install_root_handler=True)
+    process = CrawlerProcess(settings)
     crawler = process.create_crawler(spider)
     outcome: dict[str, Any] = {}
 

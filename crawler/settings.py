@@ -36,7 +36,6 @@ ITEM_PIPELINES = {
     "crawler.pipelines.StorePipeline": 500,
 }
 EXTENSIONS = {
-    "crawler.extensions.RunRecorder": 500,
     "crawler.extensions.Progress": 510,
 }
 
