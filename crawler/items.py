@@ -31,6 +31,7 @@ class Listing:
     category: str | None = None
     image_urls: list[str] = field(default_factory=list)
     fetched_at: str = field(default_factory=utc_now)
+    capture_id: str | None = None  # WARC record of the page this was read from
     # Filled in by the flagger before the listing leaves the spider.
     language: str | None = None
     score: float = 0.0
@@ -53,3 +54,4 @@ class Seller:
     member_since: str | None = None
     listing_urls: list[str] = field(default_factory=list)
     fetched_at: str = field(default_factory=utc_now)
+    capture_id: str | None = None

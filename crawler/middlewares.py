@@ -1,4 +1,4 @@
-"""Downloader middleware that turns bot-challenge pages into counted blocks and stops a blocked run."""
+"""Middlewares: bot-challenge pages become counted blocks; items are linked to their captures."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from scrapy.http import Response
 from scrapy.utils.defer import deferred_from_coro
 
 from crawler.blocks import challenge_vendor
+from crawler.capture import CAPTURE_META_KEY
 
 logger = logging.getLogger(__name__)
 
@@ -54,3 +55,22 @@ class BlockDetectionMiddleware:
             )
             deferred_from_coro(self.crawler.engine.close_spider_async(reason="blocked"))
         raise BlockedPage(f"challenge page ({vendor}) at {response.url}")
+
+
+class CaptureLinkMiddleware:
+    """Spider middleware: stamps every item with the WARC capture of the page it was
+    read from, so each stored listing version and seller points at its evidence."""
+
+    def _stamp(self, response: Response, item):
+        capture_id = response.meta.get(CAPTURE_META_KEY)
+        if capture_id and getattr(item, "capture_id", "absent") is None:
+            item.capture_id = capture_id
+        return item
+
+    def process_spider_output(self, response, result):
+        for item in result:
+            yield self._stamp(response, item)
+
+    async def process_spider_output_async(self, response, result):
+        async for item in result:
+            yield self._stamp(response, item)

@@ -32,16 +32,24 @@ DOWNLOADER_MIDDLEWARES = {
     # is recognised before any spider callback could take it for an empty page.
     "crawler.middlewares.BlockDetectionMiddleware": 560,
 }
+SPIDER_MIDDLEWARES = {
+    "crawler.middlewares.CaptureLinkMiddleware": 550,
+}
 ITEM_PIPELINES = {
     "crawler.pipelines.StorePipeline": 500,
 }
 EXTENSIONS = {
+    "crawler.capture.WarcCapture": 500,
     "crawler.extensions.Progress": 510,
 }
 
 # --- turfwatch ---------------------------------------------------------------
 # SQLite file that holds sellers, listings, flags, leads and runs.
 TURFWATCH_DB = "data/turfwatch.db"
+# WARC evidence of every response (default: a `warc/` folder beside the database).
+TURFWATCH_WARC_ENABLED = True
+TURFWATCH_WARC_DIR = None
+TURFWATCH_WARC_MAX_BYTES = 1024 * 1024 * 1024
 # Stop the run (finish reason "blocked") after this many block pages.
 TURFWATCH_MAX_BLOCKS = 5
 # Seconds between progress lines on stderr (0 = off).

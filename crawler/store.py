@@ -126,6 +126,32 @@ def _initial(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations(name="0002_captures")
+def _captures(db: sqlite_utils.Database) -> None:
+    # One row per downloaded response; the listing version or seller it proves
+    # is filled in when the item read from that response is stored.
+    db.execute(
+        """CREATE TABLE captures (
+            capture_id TEXT PRIMARY KEY,
+            run_id INTEGER REFERENCES runs(id),
+            url TEXT NOT NULL,
+            status INTEGER NOT NULL,
+            fetched_at TEXT NOT NULL,
+            warc_file TEXT NOT NULL,
+            warc_offset INTEGER NOT NULL,
+            warc_length INTEGER NOT NULL,
+            sha256 TEXT NOT NULL,
+            content_type TEXT,
+            marketplace TEXT,
+            listing_id TEXT,
+            content_hash TEXT,
+            seller_id TEXT
+        )"""
+    )
+    db.execute("CREATE INDEX captures_listing ON captures(marketplace, listing_id, content_hash)")
+    db.execute("CREATE INDEX captures_seller ON captures(marketplace, seller_id)")
+
+
 def content_hash(listing: Listing) -> str:
     """SHA-256 of what the seller wrote and charges: a change here is a new version."""
     content = {k: getattr(listing, k) for k in ("title", "description", "tags", "packages", "faq", "price")}
@@ -189,12 +215,27 @@ class Store:
     def runs(self, limit: int = 20) -> list[dict]:
         return list(self.db.query("SELECT * FROM runs ORDER BY id DESC LIMIT ?", [limit]))
 
+    # --- captures ------------------------------------------------------------
+
+    def save_capture(self, capture: dict) -> None:
+        with self.db.atomic():
+            self.db.execute(
+                f"""INSERT OR IGNORE INTO captures ({", ".join(capture)}) VALUES ({", ".join("?" for _ in capture)})""",
+                list(capture.values()),
+            )
+
+    def _link_capture(self, capture_id: str | None, **what: str) -> None:
+        if capture_id:
+            sets = ", ".join(f"{k} = ?" for k in what)
+            self.db.execute(f"UPDATE captures SET {sets} WHERE capture_id = ?", [*what.values(), capture_id])
+
     # --- sellers and listings ----------------------------------------------
 
     def save_seller(self, seller: Seller, run_id: int | None = None) -> None:
         """Insert or refresh a seller; known facts are never overwritten with unknowns."""
         row = asdict(seller)
         row.pop("listing_urls")
+        capture_id = row.pop("capture_id")
         seen = row.pop("fetched_at")
         columns = ["profile_url", "display_name", "country", "level", "rating", "rating_count", "member_since"]
         updates = ", ".join(f"{c} = COALESCE(excluded.{c}, sellers.{c})" for c in columns)
@@ -206,6 +247,7 @@ class Store:
                     last_seen = excluded.last_seen, last_run_id = excluded.last_run_id""",
                 [row["marketplace"], row["seller_id"], *(row[c] for c in columns), seen, seen, run_id],
             )
+            self._link_capture(capture_id, marketplace=seller.marketplace, seller_id=seller.seller_id)
 
     def save_listing(self, listing: Listing, run_id: int | None = None) -> None:
         """Insert or refresh a listing and its flags in one transaction: never half a listing."""
@@ -229,6 +271,9 @@ class Store:
                 f"""INSERT INTO listings ({", ".join(row)}) VALUES ({", ".join("?" for _ in row)})
                     ON CONFLICT (marketplace, listing_id) DO UPDATE SET {updates}""",
                 list(row.values()),
+            )
+            self._link_capture(
+                listing.capture_id, marketplace=listing.marketplace, listing_id=listing.listing_id, content_hash=digest
             )
             for flag in listing.flags:
                 self.db.execute(
@@ -320,7 +365,7 @@ class Store:
         return rows
 
     def counts(self) -> dict[str, int]:
-        return {t: self.db[t].count for t in ("sellers", "listings", "flags", "leads", "runs")}
+        return {t: self.db[t].count for t in ("sellers", "listings", "flags", "leads", "runs", "captures")}
 
     def last_run_id(self) -> int | None:
         row = next(self.db.query("SELECT MAX(id) AS id FROM runs WHERE finished_at IS NOT NULL"), None)

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 import subprocess
 import sys
 import threading
+from pathlib import Path
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from warcio.archiveiterator import ArchiveIterator
 
 from tests.conftest import FIXTURES
 
@@ -56,3 +59,26 @@ def test_blocked_crawl_stops_with_reason_blocked(blocking_site, tmp_path):
     assert stats["turfwatch/blocked"] >= 3
     assert "turfwatch/no_props" not in stats, "a challenge page must never reach a parser"
     assert sqlite3.connect(db).execute("SELECT COUNT(*) FROM listings").fetchone()[0] == 0
+
+
+def test_block_pages_are_kept_as_evidence(blocking_site, tmp_path):
+    """Even a blocked run leaves verifiable WARC records of what the site answered."""
+    db = tmp_path / "blocked.db"
+    subprocess.run(
+        [sys.executable, "-m", "crawler.cli", "crawl", "fiverr", "--base-url", blocking_site, "--db", str(db),
+         "-a", "queries=reviews", "-s", "TURFWATCH_MAX_BLOCKS=2", "-s", "TURFWATCH_PROGRESS_INTERVAL=0"],
+        capture_output=True, text=True, timeout=120,
+    )
+    warcs = sorted((tmp_path / "warc").glob("*.warc.gz"))
+    assert len(warcs) == 1
+    check = subprocess.run([str(Path(sys.executable).parent / "warcio"), "check", "-v", *map(str, warcs)], capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert "digest pass" in check.stdout and "fail" not in check.stdout
+    conn = sqlite3.connect(db)
+    rows = conn.execute("SELECT status, sha256, warc_file, warc_offset FROM captures").fetchall()
+    assert rows and all(r[0] == 403 for r in rows)
+    assert all(r[1] == hashlib.sha256(CHALLENGE).hexdigest() for r in rows)
+    with open(warcs[0], "rb") as fh:
+        fh.seek(rows[0][3])
+        record = next(iter(ArchiveIterator(fh)))
+        assert record.rec_type == "response" and record.content_stream().read() == CHALLENGE

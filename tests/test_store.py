@@ -33,11 +33,12 @@ def store(tmp_path):
 
 def test_schema_is_migrated_and_recorded(store, tmp_path):
     assert {"runs", "sellers", "listings", "flags", "leads", "_sqlite_migrations"} <= set(store.db.table_names())
-    assert [r["name"] for r in store.db.query("SELECT name FROM _sqlite_migrations")] == ["0001_initial"]
+    names = [r["name"] for r in store.db.query("SELECT name FROM _sqlite_migrations ORDER BY name")]
+    assert names == ["0001_initial", "0002_captures"]
     assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     # Opening again applies nothing twice.
     with Store(tmp_path / "t.db") as again:
-        assert again.db["_sqlite_migrations"].count == 1
+        assert again.db["_sqlite_migrations"].count == len(names)
 
 
 def test_second_save_adds_no_rows_and_moves_last_seen(store):
