@@ -144,6 +144,9 @@ def runs(db_path: Path, limit: int) -> None:
         )
 
 
+# --- Commands that live beside their library code: one add_command line each. ---
+
+
 def main() -> None:
     """Entry point: errors are one clear line, not a traceback (TURFWATCH_DEBUG=1 shows it)."""
     try:

@@ -40,6 +40,16 @@ class Listing:
 
 
 @dataclass
+class Removal:
+    """A listing URL that answered 404/410: the listing is gone, its evidence stays."""
+
+    marketplace: str
+    url: str
+    status: int
+    fetched_at: str = field(default_factory=utc_now)
+
+
+@dataclass
 class Seller:
     """The account behind listings; a seller with flagged listings becomes a lead."""
 
@@ -53,5 +63,8 @@ class Seller:
     rating_count: int | None = None
     member_since: str | None = None
     listing_urls: list[str] = field(default_factory=list)
+    # True only when listing_urls is the seller's whole list (their profile page),
+    # so listings missing from it can be marked removed.
+    listings_complete: bool = False
     fetched_at: str = field(default_factory=utc_now)
     capture_id: str | None = None

@@ -8,7 +8,7 @@ from itemadapter import ItemAdapter
 from scrapy import signals
 from scrapy.exceptions import DropItem
 
-from crawler.items import Listing, Seller
+from crawler.items import Listing, Removal, Seller
 from crawler.store import Store
 
 logger = logging.getLogger(__name__)
@@ -49,6 +49,9 @@ class StorePipeline:
         elif isinstance(item, Seller):
             self.store.save_seller(item, self.run_id)
             stats.inc_value("turfwatch/sellers")
+        elif isinstance(item, Removal):
+            if self.store.mark_removed(item.marketplace, item.url, f"HTTP {item.status}", item.fetched_at):
+                stats.inc_value("turfwatch/removed")
         else:
             raise DropItem(f"not a turfwatch item: {type(item).__name__} {ItemAdapter(item).asdict()!r:.200}")
         return item

@@ -120,7 +120,7 @@ def _initial(db: sqlite_utils.Database) -> None:
             platforms TEXT,
             first_flagged TEXT NOT NULL,
             last_flagged TEXT NOT NULL,
-            first_run_id INTEGER REFERENCES runs(id),
+            new_in_run_id INTEGER REFERENCES runs(id),
             PRIMARY KEY (marketplace, seller_id)
         )"""
     )
@@ -150,6 +150,82 @@ def _captures(db: sqlite_utils.Database) -> None:
     )
     db.execute("CREATE INDEX captures_listing ON captures(marketplace, listing_id, content_hash)")
     db.execute("CREATE INDEX captures_seller ON captures(marketplace, seller_id)")
+
+
+@migrations(name="0003_history_and_triage")
+def _history_and_triage(db: sqlite_utils.Database) -> None:
+    # Every version of every listing, kept: what a seller wrote then is the evidence.
+    db.execute(
+        """CREATE TABLE listing_versions (
+            marketplace TEXT NOT NULL,
+            listing_id TEXT NOT NULL,
+            content_hash TEXT NOT NULL,
+            title TEXT NOT NULL,
+            description TEXT,
+            tags TEXT,
+            packages TEXT,
+            faq TEXT,
+            price REAL,
+            score REAL NOT NULL DEFAULT 0,
+            sells_reviews INTEGER NOT NULL DEFAULT 0,
+            capture_id TEXT REFERENCES captures(capture_id),
+            first_seen TEXT NOT NULL,
+            last_seen TEXT NOT NULL,
+            PRIMARY KEY (marketplace, listing_id, content_hash)
+        )"""
+    )
+    db.execute(
+        """INSERT INTO listing_versions SELECT marketplace, listing_id, content_hash, title, description, tags,
+           packages, faq, price, score, sells_reviews, NULL, first_seen, last_seen FROM listings"""
+    )
+    db.execute("ALTER TABLE listings ADD COLUMN removed_at TEXT")
+    db.execute("ALTER TABLE listings ADD COLUMN removed_reason TEXT")
+    # Same offer under a new URL, reworded title or another account.
+    db.execute(
+        """CREATE TABLE listing_links (
+            marketplace TEXT NOT NULL,
+            listing_id TEXT NOT NULL,
+            linked_marketplace TEXT NOT NULL,
+            linked_listing_id TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            PRIMARY KEY (marketplace, listing_id, linked_marketplace, linked_listing_id)
+        )"""
+    )
+    db.execute("ALTER TABLE listings ADD COLUMN text_fingerprint TEXT")
+    db.execute("CREATE INDEX listings_fingerprint ON listings(text_fingerprint)")
+    db.execute("ALTER TABLE leads ADD COLUMN status_changed_at TEXT")
+    db.execute("ALTER TABLE leads ADD COLUMN last_evidence_at TEXT")
+    # Who decided what about a lead, when and why. Append-only, enforced by triggers.
+    db.execute(
+        """CREATE TABLE lead_events (
+            id INTEGER PRIMARY KEY,
+            marketplace TEXT NOT NULL,
+            seller_id TEXT NOT NULL,
+            at TEXT NOT NULL,
+            who TEXT NOT NULL,
+            old_status TEXT,
+            new_status TEXT NOT NULL,
+            note TEXT
+        )"""
+    )
+    for action in ("UPDATE", "DELETE"):
+        db.execute(
+            f"""CREATE TRIGGER lead_events_no_{action.lower()} BEFORE {action} ON lead_events
+                BEGIN SELECT RAISE(ABORT, 'lead_events is append-only'); END"""
+        )
+
+
+LEAD_STATUSES = ("new", "confirmed", "dismissed", "reported", "removed")
+
+
+def text_fingerprint(description: str) -> str | None:
+    """Fingerprint of a description, blind to case and spacing: a relisted offer keeps its text.
+    Short texts say too little to link two listings."""
+    words = description.casefold().split()
+    if len(words) < 8:
+        return None
+    return hashlib.sha256(" ".join(words).encode()).hexdigest()
 
 
 def content_hash(listing: Listing) -> str:
@@ -235,6 +311,7 @@ class Store:
         """Insert or refresh a seller; known facts are never overwritten with unknowns."""
         row = asdict(seller)
         row.pop("listing_urls")
+        row.pop("listings_complete")
         capture_id = row.pop("capture_id")
         seen = row.pop("fetched_at")
         columns = ["profile_url", "display_name", "country", "level", "rating", "rating_count", "member_since"]
@@ -248,11 +325,15 @@ class Store:
                 [row["marketplace"], row["seller_id"], *(row[c] for c in columns), seen, seen, run_id],
             )
             self._link_capture(capture_id, marketplace=seller.marketplace, seller_id=seller.seller_id)
+        if seller.listings_complete:
+            self.mark_missing_from_seller(seller)
 
     def save_listing(self, listing: Listing, run_id: int | None = None) -> None:
-        """Insert or refresh a listing and its flags in one transaction: never half a listing."""
+        """Insert or refresh a listing, its version and its flags in one transaction:
+        never half a listing."""
         seen = listing.fetched_at
         digest = content_hash(listing)
+        fingerprint = text_fingerprint(listing.description)
         row = {
             "marketplace": listing.marketplace, "listing_id": listing.listing_id,
             "seller_id": listing.seller_id, "url": listing.url, "title": listing.title,
@@ -262,19 +343,35 @@ class Store:
             "rating_count": listing.rating_count, "category": listing.category,
             "image_urls": _json(listing.image_urls), "language": listing.language,
             "score": listing.score, "sells_reviews": int(listing.sells_reviews),
-            "content_hash": digest, "first_seen": seen, "last_seen": seen, "last_run_id": run_id,
+            "content_hash": digest, "text_fingerprint": fingerprint,
+            "first_seen": seen, "last_seen": seen, "last_run_id": run_id,
+            # Seen again: whatever removal was recorded is over.
+            "removed_at": None, "removed_reason": None,
         }
         keep = {"marketplace", "listing_id", "first_seen"}
         updates = ", ".join(f"{c} = excluded.{c}" for c in row if c not in keep)
+        key = (listing.marketplace, listing.listing_id)
         with self.db.atomic():
+            is_new = next(self.db.query(
+                "SELECT 1 FROM listings WHERE marketplace = ? AND listing_id = ?", list(key)), None) is None
             self.db.execute(
                 f"""INSERT INTO listings ({", ".join(row)}) VALUES ({", ".join("?" for _ in row)})
                     ON CONFLICT (marketplace, listing_id) DO UPDATE SET {updates}""",
                 list(row.values()),
             )
-            self._link_capture(
-                listing.capture_id, marketplace=listing.marketplace, listing_id=listing.listing_id, content_hash=digest
+            self.db.execute(
+                """INSERT INTO listing_versions (marketplace, listing_id, content_hash, title, description, tags,
+                       packages, faq, price, score, sells_reviews, capture_id, first_seen, last_seen)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                   ON CONFLICT (marketplace, listing_id, content_hash) DO UPDATE SET
+                       last_seen = excluded.last_seen, score = excluded.score,
+                       sells_reviews = excluded.sells_reviews,
+                       capture_id = COALESCE(listing_versions.capture_id, excluded.capture_id)""",
+                [*key, digest, row["title"], row["description"], row["tags"], row["packages"], row["faq"],
+                 row["price"], row["score"], row["sells_reviews"], listing.capture_id, seen, seen],
             )
+            self._link_capture(listing.capture_id, marketplace=listing.marketplace,
+                               listing_id=listing.listing_id, content_hash=digest)
             for flag in listing.flags:
                 self.db.execute(
                     """INSERT INTO flags (marketplace, listing_id, content_hash, rule_id, field, span_start,
@@ -284,22 +381,65 @@ class Store:
                        ON CONFLICT (marketplace, listing_id, content_hash, rule_id, field, span_start, span_end)
                        DO UPDATE SET last_seen = excluded.last_seen, score = excluded.score""",
                     [
-                        listing.marketplace, listing.listing_id, digest, flag["rule_id"], flag["field"],
+                        *key, digest, flag["rule_id"], flag["field"],
                         flag["start"], flag["end"], str(flag["rule_version"]), flag["category"], flag["text"],
                         flag["score"], flag.get("platform"), _json(list(flag.get("legal") or [])),
                         flag.get("explanation"), seen, seen,
                     ],
                 )
+            if is_new:
+                self._link_relists(listing, fingerprint, seen)
+
+    def _link_relists(self, listing: Listing, fingerprint: str | None, at: str) -> None:
+        """Link a listing seen for the first time to earlier ones that carry the same
+        offer: the same description text (any account), or the same seller's same title."""
+        matches = self.db.query(
+            """SELECT marketplace, listing_id, seller_id, title, text_fingerprint FROM listings
+               WHERE NOT (marketplace = ? AND listing_id = ?)
+                 AND ((text_fingerprint IS NOT NULL AND text_fingerprint = ?)
+                      OR (marketplace = ? AND seller_id = ? AND lower(title) = lower(?)))""",
+            [listing.marketplace, listing.listing_id, fingerprint, listing.marketplace, listing.seller_id, listing.title],
+        )
+        for other in list(matches):
+            same_text = fingerprint is not None and other["text_fingerprint"] == fingerprint
+            same_seller = other["marketplace"] == listing.marketplace and other["seller_id"] == listing.seller_id
+            reason = ("same description" if same_text else "same title") + (
+                ", same seller" if same_seller else f", other account {other['seller_id']}")
+            self.db.execute(
+                """INSERT OR IGNORE INTO listing_links VALUES (?, ?, ?, ?, ?, ?)""",
+                [listing.marketplace, listing.listing_id, other["marketplace"], other["listing_id"], reason, at],
+            )
+
+    def mark_removed(self, marketplace: str, url: str, reason: str, at: str | None = None) -> int:
+        """A listing that is gone keeps all its evidence; it is only marked. Returns rows marked."""
+        with self.db.atomic():
+            cursor = self.db.execute(
+                """UPDATE listings SET removed_at = ?, removed_reason = ?
+                   WHERE marketplace = ? AND url = ? AND removed_at IS NULL""",
+                [at or utc_now(), reason, marketplace, url],
+            )
+        return cursor.rowcount
+
+    def mark_missing_from_seller(self, seller: Seller) -> int:
+        """Listings the store knows for a seller whose full listing page no longer shows them."""
+        known = self.db.query(
+            "SELECT url FROM listings WHERE marketplace = ? AND seller_id = ? AND removed_at IS NULL",
+            [seller.marketplace, seller.seller_id],
+        )
+        shown = set(seller.listing_urls)
+        gone = [r["url"] for r in known if r["url"] not in shown]
+        return sum(self.mark_removed(seller.marketplace, url, "gone from seller page", seller.fetched_at) for url in gone)
 
     # --- leads -------------------------------------------------------------
 
     def refresh_leads(self, run_id: int | None = None) -> int:
         """Recompute every seller lead from the current versions of their listings.
 
-        Returns how many sellers became leads for the first time."""
+        A dismissed lead comes back as `new` only when a flag appeared after the
+        dismissal. Returns how many leads are new for this run."""
         rows = self.db.query(
             """SELECT l.marketplace, l.seller_id, l.score, l.listing_id, l.first_seen, l.last_seen,
-                      f.category, f.platform
+                      f.category, f.platform, f.first_seen AS flag_seen
                FROM listings l LEFT JOIN flags f
                  ON f.marketplace = l.marketplace AND f.listing_id = l.listing_id
                 AND f.content_hash = l.content_hash
@@ -309,7 +449,8 @@ class Store:
         for r in rows:
             s = sellers.setdefault(
                 (r["marketplace"], r["seller_id"]),
-                {"scores": {}, "categories": set(), "platforms": set(), "first": r["first_seen"], "last": r["last_seen"]},
+                {"scores": {}, "categories": set(), "platforms": set(), "first": r["first_seen"],
+                 "last": r["last_seen"], "evidence": r["first_seen"]},
             )
             s["scores"][r["listing_id"]] = r["score"]
             if r["category"] and r["category"] != "fake_engagement":
@@ -317,26 +458,78 @@ class Store:
             if r["platform"]:
                 s["platforms"].add(r["platform"])
             s["first"], s["last"] = min(s["first"], r["first_seen"]), max(s["last"], r["last_seen"])
+            s["evidence"] = max(s["evidence"], r["flag_seen"] or r["first_seen"])
         new = 0
         with self.db.atomic():
             for (marketplace, seller_id), s in sellers.items():
                 score = lead_score(list(s["scores"].values()), s["categories"], s["platforms"])
-                cursor = self.db.execute(
+                before = next(self.db.query(
+                    "SELECT status, status_changed_at FROM leads WHERE marketplace = ? AND seller_id = ?",
+                    [marketplace, seller_id]), None)
+                self.db.execute(
                     """INSERT INTO leads (marketplace, seller_id, score, flagged_listings, categories,
-                           platforms, first_flagged, last_flagged, first_run_id)
-                       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                           platforms, first_flagged, last_flagged, new_in_run_id, status_changed_at, last_evidence_at)
+                       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                        ON CONFLICT (marketplace, seller_id) DO UPDATE SET score = excluded.score,
                            flagged_listings = excluded.flagged_listings, categories = excluded.categories,
-                           platforms = excluded.platforms, last_flagged = excluded.last_flagged
-                       RETURNING first_run_id""",
+                           platforms = excluded.platforms, last_flagged = excluded.last_flagged,
+                           last_evidence_at = excluded.last_evidence_at""",
                     [
                         marketplace, seller_id, score, len(s["scores"]), _json(sorted(s["categories"])),
-                        _json(sorted(s["platforms"])), s["first"], s["last"], run_id,
+                        _json(sorted(s["platforms"])), s["first"], s["last"], run_id, utc_now(), s["evidence"],
                     ],
                 )
-                if run_id is not None and cursor.fetchone()[0] == run_id:
+                if before is None:
+                    new += 1
+                elif before["status"] == "dismissed" and s["evidence"] > (before["status_changed_at"] or ""):
+                    self._set_status(marketplace, seller_id, "new", who="turfwatch",
+                                     note="new evidence after dismissal", run_id=run_id)
                     new += 1
         return new
+
+    def _set_status(self, marketplace: str, seller_id: str, status: str, *, who: str, note: str | None,
+                    run_id: int | None = None) -> str:
+        old = next(self.db.query(
+            "SELECT status FROM leads WHERE marketplace = ? AND seller_id = ?", [marketplace, seller_id]))["status"]
+        now = utc_now()
+        self.db.execute(
+            """UPDATE leads SET status = ?, status_changed_at = ?,
+                   new_in_run_id = CASE WHEN ? = 'new' AND ? IS NOT NULL THEN ? ELSE new_in_run_id END
+               WHERE marketplace = ? AND seller_id = ?""",
+            [status, now, status, run_id, run_id, marketplace, seller_id],
+        )
+        self.db.execute(
+            "INSERT INTO lead_events (marketplace, seller_id, at, who, old_status, new_status, note) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [marketplace, seller_id, now, who, old, status, note],
+        )
+        return old
+
+    def find_lead(self, seller: str) -> tuple[str, str]:
+        """`marketplace:seller_id`, or a bare seller_id when only one marketplace has it."""
+        marketplace, sep, seller_id = seller.partition(":")
+        if sep:
+            rows = list(self.db.query("SELECT marketplace, seller_id FROM leads WHERE marketplace = ? AND seller_id = ?",
+                                      [marketplace, seller_id]))
+        else:
+            rows = list(self.db.query("SELECT marketplace, seller_id FROM leads WHERE seller_id = ?", [seller]))
+        if not rows:
+            raise LookupError(f"no lead {seller!r}")
+        if len(rows) > 1:
+            raise LookupError(f"{seller!r} is a lead on several marketplaces; write MARKETPLACE:{seller}")
+        return rows[0]["marketplace"], rows[0]["seller_id"]
+
+    def triage(self, seller: str, status: str, *, who: str, note: str | None = None) -> tuple[str, str]:
+        """Record an analyst's decision on a lead. Returns (old, new) status."""
+        if status not in LEAD_STATUSES:
+            raise ValueError(f"status must be one of {', '.join(LEAD_STATUSES)}")
+        with self.db.atomic():
+            marketplace, seller_id = self.find_lead(seller)
+            old = self._set_status(marketplace, seller_id, status, who=who, note=note)
+        return old, status
+
+    def lead_events(self, marketplace: str, seller_id: str) -> list[dict]:
+        return list(self.db.query(
+            "SELECT * FROM lead_events WHERE marketplace = ? AND seller_id = ? ORDER BY id", [marketplace, seller_id]))
 
     def leads(self, *, status: str | None = None, since_run: int | None = None, limit: int | None = None) -> list[dict]:
         """Leads, best first, with the seller's profile and flagged listing URLs."""
@@ -345,7 +538,7 @@ class Store:
             where.append("leads.status = ?")
             params.append(status)
         if since_run is not None:
-            where.append("leads.first_run_id >= ?")
+            where.append("leads.new_in_run_id >= ?")
             params.append(since_run)
         sql = f"""SELECT leads.marketplace, leads.seller_id, leads.side, leads.score, leads.status,
                          leads.flagged_listings, leads.categories, leads.platforms,

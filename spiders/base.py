@@ -20,6 +20,10 @@ def split_arg(value: Any) -> list[str]:
     return [part.strip() for part in str(value).replace("\n", ",").split(",") if part.strip()]
 
 
+def _truthy(value: Any) -> bool:
+    return str(value).strip().lower() not in ("0", "false", "no", "off", "")
+
+
 class MarketplaceSpider(scrapy.Spider):
     """Base of the marketplace spiders. Subclasses set `marketplace`,
     `default_base_url` and `default_queries`, and route pages to page objects."""
@@ -37,6 +41,7 @@ class MarketplaceSpider(scrapy.Spider):
         start_urls: Any = None,
         max_pages: Any = None,
         follow_sellers: Any = "1",
+        recheck: Any = "1",
         **kwargs: Any,
     ):
         super().__init__(*args, **kwargs)
@@ -50,13 +55,30 @@ class MarketplaceSpider(scrapy.Spider):
         # Page JSON is seller-controlled: links in it must not walk the crawl off the site.
         self.allowed_domains = [urlsplit(self.base_url).hostname or ""]
         self.max_pages = int(max_pages) if max_pages not in (None, "") else 20
-        self.follow_sellers = str(follow_sellers).lower() not in ("0", "false", "no", "off")
+        self.follow_sellers = _truthy(follow_sellers)
+        self.recheck = _truthy(recheck)
         # Recorded in the runs table, so a run can be repeated exactly.
         self.run_args = {
             "base_url": self.base_url, "queries": self.queries, "start_urls": self.start_urls,
-            "max_pages": self.max_pages, "follow_sellers": self.follow_sellers,
+            "max_pages": self.max_pages, "follow_sellers": self.follow_sellers, "recheck": self.recheck,
         }
         self._flagger = None
+
+    def known_listing_urls(self) -> list[str]:
+        """Flagged listings already in the database, fetched again so that edits
+        and removals are recorded even when search no longer shows them."""
+        from crawler.store import Store
+
+        db_path = Path(self.settings.get("TURFWATCH_DB") or "")
+        if not self.recheck or not db_path.is_file():
+            return []
+        with Store(db_path, read_only=True) as store:
+            rows = store.db.query(
+                "SELECT url FROM listings WHERE marketplace = ? AND sells_reviews = 1 AND removed_at IS NULL"
+                " AND url LIKE ? ORDER BY url",
+                [self.marketplace, self.base_url + "/%"],
+            )
+            return [row["url"] for row in rows]
 
     @property
     def flagger(self):

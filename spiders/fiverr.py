@@ -5,6 +5,7 @@ from __future__ import annotations
 from scrapy import Request
 from scrapy.http import Response
 
+from crawler.items import Removal
 from crawler.pages import fiverr as pages
 from spiders.base import MarketplaceSpider
 
@@ -38,6 +39,8 @@ class FiverrSpider(MarketplaceSpider):
     async def start(self):
         for url in self.start_urls:
             yield Request(url, callback=self.route)
+        for url in self.known_listing_urls():
+            yield self.gig_request(url)
         for query in self.queries:
             yield Request(pages.search_url(self.base_url, query), callback=self.parse_search, cb_kwargs={"query": query})
 
@@ -62,7 +65,7 @@ class FiverrSpider(MarketplaceSpider):
         page = pages.parse_search(data, self.base_url)
         self.crawler.stats.inc_value("turfwatch/search_pages")
         for gig in page.gigs:
-            yield Request(gig.url, callback=self.parse_gig, cb_kwargs={"summary": gig})
+            yield self.gig_request(gig.url, gig)
         if page.has_more and query is not None and page.page < self.max_pages:
             yield Request(
                 pages.search_url(self.base_url, query, page.page + 1),
@@ -70,7 +73,15 @@ class FiverrSpider(MarketplaceSpider):
                 cb_kwargs={"query": query},
             )
 
+    def gig_request(self, url: str, summary: pages.GigSummary | None = None) -> Request:
+        # 404/410 reach the callback: a gone listing is a fact to record, not an error.
+        return Request(url, callback=self.parse_gig, cb_kwargs={"summary": summary},
+                       meta={"handle_httpstatus_list": [404, 410]})
+
     def parse_gig(self, response: Response, summary: pages.GigSummary | None = None):
+        if response.status in (404, 410):
+            yield Removal(self.marketplace, pages.canonical_url(response.url), response.status)
+            return
         data = pages.props(response.text)
         listing = pages.parse_gig(data, response.url, summary) if data else None
         if listing is None:
@@ -94,4 +105,4 @@ class FiverrSpider(MarketplaceSpider):
             return
         yield seller
         for url in seller.listing_urls:
-            yield Request(url, callback=self.parse_gig)
+            yield self.gig_request(url)

@@ -20,7 +20,7 @@ FLAG = {
 def listing(listing_id="1", seller="bad_seller", flagged=True, seen="2026-01-01T00:00:00Z", **kw) -> Listing:
     return Listing(
         marketplace="fiverr", listing_id=listing_id, url=f"https://x/{seller}/{listing_id}", seller_id=seller,
-        title=kw.pop("title", "I will post google reviews"), description="desc", tags=["a"], fetched_at=seen,
+        title=kw.pop("title", "I will post google reviews"), description=kw.pop("description", "desc"), tags=["a"], fetched_at=seen,
         score=0.9 if flagged else 0.0, sells_reviews=flagged, flags=[FLAG] if flagged else [], **kw,
     )
 
@@ -34,7 +34,7 @@ def store(tmp_path):
 def test_schema_is_migrated_and_recorded(store, tmp_path):
     assert {"runs", "sellers", "listings", "flags", "leads", "_sqlite_migrations"} <= set(store.db.table_names())
     names = [r["name"] for r in store.db.query("SELECT name FROM _sqlite_migrations ORDER BY name")]
-    assert names == ["0001_initial", "0002_captures"]
+    assert names == ["0001_initial", "0002_captures", "0003_history_and_triage"]
     assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     # Opening again applies nothing twice.
     with Store(tmp_path / "t.db") as again:
@@ -108,3 +108,63 @@ def test_lead_score_grows_with_repetition_and_breadth():
     assert 0.9 == one < two < broad <= 1
     assert lead_score([0.3] * 10, {"review_fabrication"}, {"google"}) < 1
     assert lead_score([], set(), set()) == 0.0
+
+
+def test_versions_removal_and_return(store):
+    store.save_listing(listing("1", seen="2026-01-01T00:00:00Z"))
+    store.save_listing(listing("1", seen="2026-01-02T00:00:00Z", title="I will post google reviews, now cheaper"))
+    versions = list(store.db.query("SELECT title, first_seen FROM listing_versions ORDER BY first_seen"))
+    assert [v["title"] for v in versions] == ["I will post google reviews", "I will post google reviews, now cheaper"]
+    assert store.mark_removed("fiverr", "https://x/bad_seller/1", "HTTP 404", "2026-01-03T00:00:00Z") == 1
+    row = store.db["listings"].get(("fiverr", "1"))
+    assert row["removed_at"] == "2026-01-03T00:00:00Z" and row["last_seen"] == "2026-01-02T00:00:00Z"
+    assert store.db["flags"].count == 2, "removal keeps the evidence"
+    store.save_listing(listing("1", seen="2026-01-04T00:00:00Z"))
+    assert store.db["listings"].get(("fiverr", "1"))["removed_at"] is None
+
+
+def test_listing_missing_from_full_seller_page_is_removed(store):
+    store.save_listing(listing("1"))
+    store.save_listing(listing("2"))
+    seller = Seller("fiverr", "bad_seller", "https://x/bad_seller", listing_urls=["https://x/bad_seller/1"],
+                    listings_complete=True)
+    store.save_seller(seller)
+    assert store.db["listings"].get(("fiverr", "2"))["removed_reason"] == "gone from seller page"
+    assert store.db["listings"].get(("fiverr", "1"))["removed_at"] is None
+    # A seller seen only on a gig page says nothing about their other listings.
+    store.save_seller(Seller("fiverr", "bad_seller", "https://x/bad_seller"))
+    assert store.db["listings"].get(("fiverr", "1"))["removed_at"] is None
+
+
+def test_relist_by_other_account_is_linked(store):
+    text = "Real reviews from real local guide accounts, posted slowly over two weeks, never dropped."
+    store.save_listing(listing("1", "old_account", description=text))
+    store.save_listing(listing("9", "new_account", description=text.upper().replace(" ", "  ")))
+    links = list(store.db.query("SELECT * FROM listing_links"))
+    assert [(l["listing_id"], l["linked_listing_id"]) for l in links] == [("9", "1")]
+    assert "other account old_account" in links[0]["reason"]
+
+
+def test_triage_is_logged_and_dismissal_sticks_until_new_evidence(store):
+    run1 = store.start_run("fiverr", {})
+    store.save_listing(listing("1", seen="2026-01-01T00:00:00Z"), run1)
+    store.refresh_leads(run1)
+    assert store.triage("bad_seller", "dismissed", who="ana", note="parody account") == ("new", "dismissed")
+    run2 = store.start_run("fiverr", {})
+    store.save_listing(listing("1", seen="2099-01-01T00:00:00Z"), run2)  # same offer seen again
+    assert store.refresh_leads(run2) == 0
+    assert store.leads()[0]["status"] == "dismissed"
+    run3 = store.start_run("fiverr", {})
+    store.save_listing(listing("2", seen="2099-01-02T00:00:00Z"), run3)  # a new flagged listing
+    assert store.refresh_leads(run3) == 1
+    assert store.leads()[0]["status"] == "new"
+    assert [l["seller_id"] for l in store.leads(status="new", since_run=run3)] == ["bad_seller"]
+    events = store.lead_events("fiverr", "bad_seller")
+    assert [(e["who"], e["old_status"], e["new_status"]) for e in events] == [
+        ("ana", "new", "dismissed"), ("turfwatch", "dismissed", "new")]
+    with pytest.raises(Exception, match="append-only"):
+        store.db.execute("DELETE FROM lead_events")
+    with pytest.raises(LookupError):
+        store.triage("nobody", "confirmed", who="ana")
+    with pytest.raises(ValueError):
+        store.triage("bad_seller", "maybe", who="ana")

@@ -216,6 +216,8 @@ def parse_seller(data: dict, url: str) -> Seller | None:
     seller.profile_url = canonical_url(url)
     urls = dict.fromkeys(canonical_url(u, url) for u in _gig_urls(data))
     seller.listing_urls = list(urls)
+    # Only a page that carries the seller's gig list can tell that a gig is gone.
+    seller.listings_complete = isinstance(dig(data, "gigs", "gigs"), list)
     return seller
 
 
