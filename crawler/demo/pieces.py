@@ -276,7 +276,7 @@ REVIEW_SELLERS = [
           tricks=["language", "euphemism"], noun="opiniones"),
         U("I will eliminar reseñas negativas de tu negocio",
           "Eliminamos reseñas negativas de Google y Facebook en 10 días sin pasar por el soporte de la plataforma. Pagas solo si se borran.",
-          ["eliminar reseñas", "reputación online"], "reputation", S, lang="es", tricks=["language"], price=70),
+          ["eliminar reseñas", "reputación online", "borrar reseñas"], "reputation", S, lang="es", tricks=["language"], price=70),
     ]),
     dict(username="sterne_service", name="Sterne Service", country="DE", level="level_two_seller",
          bio="Online-Marketing für lokale Unternehmen.", gigs=[
@@ -297,7 +297,7 @@ REVIEW_SELLERS = [
           tricks=["language"], noun="avis clients"),
         U("I will supprimer les avis négatifs de votre page",
           "Un mauvais avis fait fuir vos clients. Nous faisons disparaître les commentaires négatifs de Google, Trustpilot et PagesJaunes sans passer par la procédure officielle.",
-          ["supprimer avis", "e-réputation"], "reputation", S, lang="fr", tricks=["language"], price=90),
+          ["supprimer avis", "e-réputation", "avis négatifs"], "reputation", S, lang="fr", tricks=["language"], price=90),
     ]),
     dict(username="avaliacoes_top", name="Avaliações Top", country="BR", level="level_one_seller",
          bio="Marketing digital para pequenas empresas.", gigs=[
@@ -422,7 +422,7 @@ ENGAGEMENT_SELLERS = [
     dict(username="upvote_central", name="Upvote Central", country="EG", level=None, bio="Votes and shares.", gigs=[
         U("I will give reddit upvotes to your post",
           "Aged reddit accounts upvote your post in the first hour so it reaches the hot page.",
-          ["reddit upvotes", "reddit marketing"], "smm", E, noun="upvotes"),
+          ["reddit upvotes", "reddit marketing", "reddit promotion"], "smm", E, noun="upvotes"),
         U("I will add twitter x retweets and likes",
           "Retweets and likes on your tweets from active X accounts.",
           ["twitter", "retweets", "x likes"], "smm", E, noun="retweets"),
@@ -433,7 +433,7 @@ ENGAGEMENT_SELLERS = [
           ["telegram members", "crypto", "community"], "smm", E, noun="members"),
         U("I will add discord members to your server",
           "Online members for your Discord server to make it look busy at launch.",
-          ["discord members", "discord server"], "smm", E, noun="members"),
+          ["discord members", "discord server", "community growth"], "smm", E, noun="members"),
         U("I will get linkedin followers for your company page",
           "Followers for your LinkedIn company page from professional profiles.",
           ["linkedin followers", "company page", "b2b"], "smm", E, noun="followers"),

@@ -1,0 +1,29 @@
+"""Run the demo marketplace in the foreground: python -m crawler.demo --port 8088."""
+
+import argparse
+import sys
+
+from crawler.demo import DemoMarketplace
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m crawler.demo", description="Serve the demo marketplace.")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8088, help="0 picks a free port")
+    args = parser.parse_args(argv)
+    demo = DemoMarketplace(host=args.host, port=args.port)
+    demo.start()
+    truth = demo.truth
+    print(f"Demo marketplace at {demo.base_url} ({len(demo.catalog.gigs)} gigs, {len(truth.all_sellers)} sellers, "
+          f"{len(truth.review_sellers)} review sellers). Ctrl-C stops.", flush=True)
+    try:
+        demo.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        demo.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,126 @@
+"""Serve the demo marketplace over HTTP from a background thread (standard library only)."""
+
+from __future__ import annotations
+
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from crawler.demo import pages
+from crawler.demo.content import Catalog, load_catalog
+from crawler.demo.truth import GroundTruth, truth_from_catalog
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    catalog: Catalog
+    base_url: str
+    host_header: str
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+    server_version = "turfwatch-demo/1"
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format, *args):  # noqa: A002 - the CLI reports progress itself
+        pass
+
+    def do_GET(self):
+        self._respond(send_body=True)
+
+    def do_HEAD(self):
+        self._respond(send_body=False)
+
+    def _respond(self, send_body: bool):
+        status, ctype, body = self._route()
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if send_body:
+            self.wfile.write(body)
+
+    def _route(self) -> tuple[int, str, bytes]:
+        srv = self.server
+        parts = urlsplit(self.path)
+        path = unquote(parts.path)
+        segments = [s for s in path.split("/") if s]
+        html_type = "text/html; charset=utf-8"
+
+        def ok(text: str):
+            return 200, html_type, text.encode("utf-8")
+
+        if path == "/robots.txt":
+            return 200, "text/plain; charset=utf-8", pages.ROBOTS_TXT.encode()
+        if not segments:
+            return ok(pages.home(len(srv.catalog.gigs)))
+        if segments == ["search", "gigs"]:
+            qs = parse_qs(parts.query)
+            query = qs.get("query", [""])[0]
+            try:
+                page = max(1, int(qs.get("page", ["1"])[0]))
+            except ValueError:
+                page = 1
+            return ok(pages.search_page(srv.catalog, query, page, srv.base_url, srv.host_header))
+        if segments[0] == "images":
+            return 200, "image/png", pages.PNG
+        if len(segments) == 1 and segments[0] in srv.catalog.sellers:
+            return ok(pages.seller_page(srv.catalog, srv.catalog.sellers[segments[0]], srv.base_url))
+        if len(segments) == 2:
+            gig = srv.catalog.by_path.get((segments[0], segments[1]))
+            if gig:
+                return ok(pages.gig_page(srv.catalog, gig, srv.base_url))
+        return 404, html_type, pages.not_found().encode("utf-8")
+
+
+class DemoMarketplace:
+    """The demo site on host:port (port 0 picks a free port); use as a context manager or start()/stop()."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, data_dir: str | Path | None = None):
+        self.host = host
+        self.port = port
+        self.catalog = load_catalog(data_dir)
+        self.truth: GroundTruth = truth_from_catalog(self.catalog)
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> "DemoMarketplace":
+        if self._server is not None:
+            return self
+        server = _Server((self.host, self.port), _Handler)
+        self.port = server.server_address[1]
+        server.catalog = self.catalog
+        server.base_url = self.base_url
+        server.host_header = f"{self.host}:{self.port}"
+        self._server = server
+        self._thread = threading.Thread(target=server.serve_forever, name="demo-marketplace", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is None:
+            return
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+        self._server = self._thread = None
+
+    def serve_forever(self) -> None:
+        """Serve in the calling thread until interrupted (used by `python -m crawler.demo`)."""
+        self.start()
+        try:
+            self._thread.join()
+        finally:
+            self.stop()
+
+    def __enter__(self) -> "DemoMarketplace":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
