@@ -1,9 +1,14 @@
 """Run the demo marketplace in the foreground: python -m crawler.demo --port 8088."""
 
 import argparse
+import signal
 import sys
 
 from crawler.demo import DemoMarketplace
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
 
 
 def main(argv=None) -> int:
@@ -12,6 +17,7 @@ def main(argv=None) -> int:
     parser.add_argument("--port", type=int, default=8088, help="0 picks a free port")
     args = parser.parse_args(argv)
     demo = DemoMarketplace(host=args.host, port=args.port)
+    signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops it as cleanly as Ctrl-C
     demo.start()
     truth = demo.truth
     print(f"Demo marketplace at {demo.base_url} ({len(demo.catalog.gigs)} gigs, {len(truth.all_sellers)} sellers, "
