@@ -41,7 +41,9 @@ def export_leads(db_path: Path, fmt: str, status: str | None, out_path: Path | N
         # Bytes, so the line ends csv chose reach stdout untranslated on every platform.
         buffer = io.StringIO(newline="")
         write_leads(rows, fmt, buffer)
-        click.get_binary_stream("stdout").write(buffer.getvalue().encode("utf-8"))
+        sys.stdout.flush()
+        sys.stdout.buffer.write(buffer.getvalue().encode("utf-8"))
+        sys.stdout.buffer.flush()
     else:
         with open(out_path, "w", encoding="utf-8", newline="") as out:
             count = write_leads(rows, fmt, out)

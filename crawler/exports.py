@@ -22,7 +22,8 @@ def write_csv(rows: Iterable[dict], columns: Sequence[str], out: IO[str], *, exc
     `out` should be opened with newline="" so the csv module controls line ends."""
     if excel:
         out.write(UTF8_BOM)
-    writer = csv.writer(out, lineterminator="\r\n" if excel else "\n")
+    # Every cell quoted: a bare CR inside a cell would otherwise split the row when LF ends lines.
+    writer = csv.writer(out, lineterminator="\r\n" if excel else "\n", quoting=csv.QUOTE_ALL)
     writer.writerow([csv_safe(c) for c in columns])
     count = 0
     for row in rows:
