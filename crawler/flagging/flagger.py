@@ -1,0 +1,188 @@
+"""The Flagger: judge listings (title, description, tags, packages, FAQ) and return flags with evidence."""
+from __future__ import annotations
+
+import threading
+from bisect import bisect_right
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from spacy.attrs import LOWER
+
+from .engine import SUPPORT_WORDS, EngineWords, ListingCues, evaluate
+from .language import LanguageGuesser
+from .pipeline import CUES_KEY, Pipeline, get_pipeline
+from .rules import REVIEW_CATEGORIES, Rule
+from .score import flag_score, listing_score, sells_reviews
+
+FIELD_SEPARATOR = "\n\n"  # a clause boundary the tokenizer keeps as whitespace
+
+
+@dataclass(frozen=True)
+class Flag:
+    rule_id: str
+    rule_version: int
+    category: str
+    field: str
+    start: int
+    end: int
+    text: str
+    score: float
+    legal: tuple[str, ...]
+    platform: str | None
+    explanation: str
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["legal"] = list(self.legal)
+        return d
+
+
+@dataclass
+class Judgement:
+    sells_reviews: bool
+    score: float
+    language: str
+    flags: list[Flag]
+    categories: set[str]
+    platforms: set[str]
+    diagnostics: list[str] = field(default_factory=list, repr=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"sells_reviews": self.sells_reviews, "score": self.score, "language": self.language,
+                "categories": sorted(self.categories), "platforms": sorted(self.platforms),
+                "flags": [f.to_dict() for f in self.flags]}
+
+
+def listing_fields(listing: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(path, text) for every non-empty text field of a listing, in reading order."""
+    out: list[tuple[str, str]] = []
+
+    def add(path: str, value: Any) -> None:
+        if value is None:
+            return
+        text = value if isinstance(value, str) else str(value)
+        if text.strip():
+            out.append((path, text))
+
+    add("title", listing.get("title"))
+    add("description", listing.get("description"))
+    for i, pkg in enumerate(listing.get("packages") or ()):
+        if isinstance(pkg, Mapping):
+            add(f"packages[{i}].title", pkg.get("title"))
+            add(f"packages[{i}].description", pkg.get("description"))
+        else:
+            add(f"packages[{i}]", pkg)
+    for i, qa in enumerate(listing.get("faq") or ()):
+        if isinstance(qa, Mapping):
+            add(f"faq[{i}].question", qa.get("question"))
+            add(f"faq[{i}].answer", qa.get("answer"))
+        else:
+            add(f"faq[{i}]", qa)
+    tags = listing.get("tags") or ()
+    if isinstance(tags, str):
+        tags = [tags]
+    for i, tag in enumerate(tags):
+        add(f"tags[{i}]", tag)
+    return out
+
+
+class Flagger:
+    """Judges listings with the rules in rules/*.yaml. Cheap to create: the spaCy pipeline is shared."""
+
+    def __init__(self, pipeline: Pipeline | None = None, rules: list[Rule] | None = None):
+        self.pipeline = pipeline or get_pipeline()
+        self.rules: list[Rule] = list(rules if rules is not None else self.pipeline.data.rules)
+        lex = self.pipeline.lexicons
+        self._words = EngineWords(
+            modifier_heads=frozenset(lex.phrase(w)[0] for w in self.pipeline.data.review_modifier_heads),
+            verb_objects=frozenset(lex.phrase(w)[0] for w in self.pipeline.data.verb_objects),
+            negation=frozenset(lex.singles.get("negation", ())),
+        )
+        strings = self.pipeline.nlp.vocab.strings
+        self._languages = LanguageGuesser(lexicon_words=lex.by_lang)
+        self._lang_hashes = {strings.add(w): w for w in set(self._languages.word_langs) | set(self._languages.lexicon_langs)}
+        self._platform_names = {pid: body["name"] for pid, body in self.pipeline.data.platforms.items()}
+
+    def judge(self, listing: Mapping[str, Any]) -> Judgement:
+        return self.judge_many([listing])[0]
+
+    def judge_many(self, listings: Iterable[Mapping[str, Any]], batch_size: int = 256) -> list[Judgement]:
+        prepared = []
+        for listing in listings:
+            fields = listing_fields(listing)
+            starts, pos = [], 0
+            for _, text in fields:
+                starts.append(pos)
+                pos += len(text) + len(FIELD_SEPARATOR)
+            prepared.append((fields, starts))
+        texts = ((FIELD_SEPARATOR.join(t for _, t in fields), i) for i, (fields, _) in enumerate(prepared))
+        out: list[Judgement] = []
+        for doc, i in self.pipeline.nlp.pipe(texts, as_tuples=True, batch_size=batch_size):
+            fields, starts = prepared[i]
+            out.append(self._judge_doc(doc, fields, starts))
+        return out
+
+    def _judge_doc(self, doc, fields, starts, diagnose: bool = True) -> Judgement:
+        language = self._language(doc)
+        if not fields:
+            return Judgement(False, 0.0, language, [], set(), set())
+        is_tag = [path.startswith("tags[") for path, _ in fields]
+        cues = ListingCues(doc, starts, is_tag, doc.user_data.get(CUES_KEY, []), self._words)
+        diagnostics: list[str] = []
+        hits = evaluate(cues, self.rules, diagnostics)
+        flags = []
+        for hit in hits:
+            path, text = fields[hit.field]
+            base = starts[hit.field]
+            span = doc[hit.start:hit.end]
+            s, e = span.start_char - base, span.end_char - base
+            rule = hit.rule
+            flags.append(Flag(rule.id, rule.version, rule.category, path, s, e, text[s:e],
+                              flag_score(rule.severity, hit.support), rule.legal, hit.platform,
+                              self._explain(rule, text[s:e], hit)))
+        flags.sort(key=lambda f: (-f.score, f.field, f.start))
+        score = listing_score(flags)
+        decision = sells_reviews(score)
+        if not decision:
+            diagnostics = diagnostics or [self._partial_evidence(cues)]
+        else:
+            diagnostics = []
+        categories = {f.category for f in flags}
+        platforms = {f.platform for f in flags if f.platform and f.category in REVIEW_CATEGORIES}
+        return Judgement(decision, score, language, flags, categories, platforms, diagnostics)
+
+    def _language(self, doc) -> str:
+        counts = doc.count_by(LOWER)
+        words = {self._lang_hashes[h]: n for h, n in counts.items() if h in self._lang_hashes}
+        return self._languages.guess(words)
+
+    def _explain(self, rule: Rule, text: str, hit) -> str:
+        parts = [rule.explanation, f"Evidence: “{text}”."]
+        if hit.platform:
+            parts.append(f"Platform: {self._platform_names.get(hit.platform, hit.platform)}.")
+        support = [SUPPORT_WORDS[s] for s in hit.support if s in SUPPORT_WORDS and s != "platform"]
+        if support:
+            parts.append("The listing also " + "; ".join(dict.fromkeys(support)) + ".")
+        return " ".join(parts)
+
+    @staticmethod
+    def _partial_evidence(cues: ListingCues) -> str:
+        seen = sorted(cues.labels_seen() & {"review", "review_soft", "platform", "offer_verb", "incentive",
+                                            "removal", "stars_high", "star_run", "exchange", "fake_source",
+                                            "fake_source_bare", "review_count", "engagement_count"})
+        return "no rule anchor; cues seen: " + (", ".join(seen) if seen else "none")
+
+
+_LOCK = threading.Lock()
+_FLAGGER: Flagger | None = None
+
+
+def get_flagger() -> Flagger:
+    """The process-wide Flagger (the spaCy pipeline is built once)."""
+    global _FLAGGER
+    if _FLAGGER is None:
+        with _LOCK:
+            if _FLAGGER is None:
+                _FLAGGER = Flagger()
+    return _FLAGGER

@@ -1,0 +1,264 @@
+"""Load the rule data (rules/*.yaml) and compile its lexicons into spaCy Matcher token patterns."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib.resources import files
+from typing import Any, Callable
+
+import yaml
+
+CATEGORIES = ("review_fabrication", "incentivized_reviews", "review_suppression", "fake_engagement")
+REVIEW_CATEGORIES = frozenset(CATEGORIES[:3])
+RULE_FILES = ("review_fabrication.yaml", "incentivized_reviews.yaml", "review_suppression.yaml",
+              "fake_engagement.yaml")
+SCOPES = ("chunk", "clause", "field", "listing")
+
+
+class RuleError(ValueError):
+    """A rule file is malformed."""
+
+
+@dataclass(frozen=True)
+class Step:
+    cues: tuple[str, ...]
+    gap: int  # max tokens allowed between the previous step and this one
+
+
+@dataclass(frozen=True)
+class Condition:
+    cues: tuple[str, ...]
+    scope: str
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    version: int
+    title: str
+    category: str
+    severity: float
+    legal: tuple[str, ...]
+    explanation: str
+    patterns: tuple[tuple[Step, ...], ...]
+    requires: tuple[Condition, ...]
+    unless: tuple[Condition, ...]
+    examples: dict[str, list[Any]] = field(default_factory=dict, hash=False, compare=False)
+    cross_clause: bool = False
+    fields: str = "text"  # "text": every field but tags; "all": tags too
+    source: str = ""
+
+    @property
+    def key(self) -> str:
+        return f"{self.id}@{self.version}"
+
+
+@dataclass
+class RuleData:
+    lexicons: dict[str, dict[str, list[str]]]  # name -> lang -> entries
+    cue_patterns: dict[str, list[list[dict]]]  # composite cue name -> raw token patterns
+    platforms: dict[str, dict[str, Any]]  # id -> {name, aliases, weak}
+    review_modifier_heads: list[str]
+    compound_heads: list[str]
+    verb_objects: list[str]
+    rules: list[Rule]
+    versions: dict[str, int]
+
+
+def _rules_dir():
+    try:
+        return files("rules")
+    except (NotADirectoryError, TypeError):
+        # A stale editable install can expose `rules` as a namespace with a non-directory path entry.
+        import os
+
+        import rules
+
+        for entry in getattr(rules, "__path__", ()):
+            if os.path.isdir(entry):
+                from pathlib import Path
+                return Path(entry)
+        raise
+
+
+def _read_yaml(name: str) -> dict:
+    try:
+        text = _rules_dir().joinpath(name).read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise RuleError(f"rule file rules/{name} is missing") from exc
+    data = yaml.safe_load(text)
+    if not isinstance(data, dict):
+        raise RuleError(f"rules/{name}: expected a mapping at top level")
+    return data
+
+
+def _parse_steps(raw: Any, where: str) -> tuple[Step, ...]:
+    if not isinstance(raw, list) or not raw:
+        raise RuleError(f"{where}: a pattern is a non-empty list of steps")
+    steps: list[Step] = []
+    gap = 0
+    for item in raw:
+        if not isinstance(item, dict):
+            raise RuleError(f"{where}: step {item!r} is not a mapping")
+        if "gap" in item:
+            gap = int(item["gap"])
+            continue
+        cues = item.get("cue")
+        cues = (cues,) if isinstance(cues, str) else tuple(cues or ())
+        if not cues:
+            raise RuleError(f"{where}: step {item!r} names no cue")
+        steps.append(Step(cues, gap if steps else 0))
+        gap = 0
+    return tuple(steps)
+
+
+def _parse_conditions(raw: Any, where: str) -> tuple[Condition, ...]:
+    out = []
+    for item in raw or ():
+        cues = item.get("cue")
+        cues = (cues,) if isinstance(cues, str) else tuple(cues or ())
+        scope = item.get("scope", "clause")
+        if scope not in SCOPES or not cues:
+            raise RuleError(f"{where}: bad condition {item!r}")
+        out.append(Condition(cues, scope))
+    return tuple(out)
+
+
+def _parse_rules(name: str, data: dict) -> list[Rule]:
+    category = data.get("category")
+    if category not in CATEGORIES:
+        raise RuleError(f"rules/{name}: unknown category {category!r}")
+    legal = tuple(data.get("legal") or ())
+    rules = []
+    for raw in data.get("rules") or ():
+        where = f"rules/{name}:{raw.get('id', '?')}"
+        for key in ("id", "version", "title", "patterns", "explanation"):
+            if key not in raw:
+                raise RuleError(f"{where}: missing {key!r}")
+        if raw.get("category", category) != category:
+            raise RuleError(f"{where}: category differs from the file's")
+        rules.append(Rule(
+            id=str(raw["id"]), version=int(raw["version"]), title=str(raw["title"]), category=category,
+            severity=float(raw.get("severity", raw.get("weight", 0.8))),
+            legal=tuple(raw.get("legal") or legal), explanation=str(raw["explanation"]).strip(),
+            patterns=tuple(_parse_steps(p, where) for p in raw["patterns"]),
+            requires=_parse_conditions(raw.get("requires"), where),
+            unless=_parse_conditions(raw.get("unless"), where),
+            examples={"match": list((raw.get("examples") or {}).get("match") or ()),
+                      "no_match": list((raw.get("examples") or {}).get("no_match") or ())},
+            cross_clause=bool(raw.get("cross_clause", False)), fields=str(raw.get("fields", "text")),
+            source=name,
+        ))
+    return rules
+
+
+@lru_cache(maxsize=1)
+def load_rule_data() -> RuleData:
+    lex = _read_yaml("lexicons.yaml")
+    plat = _read_yaml("platforms.yaml")
+    rules: list[Rule] = []
+    versions = {"lexicons": int(lex.get("version", 0)), "platforms": int(plat.get("version", 0))}
+    for name in RULE_FILES:
+        rules.extend(_parse_rules(name, _read_yaml(name)))
+    seen: set[str] = set()
+    for r in rules:
+        if r.id in seen:
+            raise RuleError(f"duplicate rule id {r.id}")
+        seen.add(r.id)
+    lexicons = {}
+    for name, body in (lex.get("lexicons") or {}).items():
+        lexicons[name] = {k: [str(e) for e in v] for k, v in body.items() if k != "about"}
+    platforms = {}
+    for pid, body in (plat.get("platforms") or {}).items():
+        platforms[pid] = {"name": body.get("name", pid), "aliases": [str(a) for a in body.get("aliases", [])],
+                          "weak": [str(a) for a in body.get("weak", [])]}
+    return RuleData(lexicons=lexicons, cue_patterns=lex.get("cues") or {}, platforms=platforms,
+                    review_modifier_heads=[str(w) for w in lex.get("review_modifier_heads", [])],
+                    compound_heads=[str(w) for w in lex.get("compound_heads", [])],
+                    verb_objects=[str(w) for w in lex.get("verb_objects", [])],
+                    rules=rules, versions=versions)
+
+
+class CompiledLexicons:
+    """Lexicon entries as canonical token tuples, and the Matcher patterns built from them."""
+
+    def __init__(self, data: RuleData, tokenize: Callable[[str], list[str]], canon: Callable[[str], str]):
+        self.data = data
+        self._tokenize = tokenize
+        self._canon = canon
+        self.singles: dict[str, set[str]] = {}
+        self.multis: dict[str, set[tuple[str, ...]]] = {}
+        self.by_lang: dict[str, set[str]] = {}
+        for name, langs in data.lexicons.items():
+            for lang, entries in langs.items():
+                for entry in entries:
+                    toks = self.phrase(entry)
+                    self._add(name, toks)
+                    if len(toks) == 1:
+                        self.by_lang.setdefault(lang, set()).add(entry.lower())
+        self.platform_of: dict[str, str] = {}
+        for pid, body in data.platforms.items():
+            for alias in body["aliases"]:
+                self._add(f"platform:{pid}", self.phrase(alias))
+        self.weak_platforms = {pid: [self.phrase(a) for a in body["weak"]] for pid, body in data.platforms.items()}
+        self.all_platform_singles = set().union(*(v for k, v in self.singles.items() if k.startswith("platform:")))
+
+    def phrase(self, text: str) -> tuple[str, ...]:
+        return tuple(self._canon(t) for t in self._tokenize(text))
+
+    def _add(self, name: str, toks: tuple[str, ...]) -> None:
+        if not toks:
+            return
+        if len(toks) == 1:
+            self.singles.setdefault(name, set()).add(toks[0])
+        else:
+            self.multis.setdefault(name, set()).add(toks)
+
+    def words(self, names: tuple[str, ...] | None = None) -> set[str]:
+        """Every canonical word in the named lexicons (all of them when None), platforms included."""
+        out: set[str] = set()
+        for name, ws in self.singles.items():
+            if names is None or name in names or (name.startswith("platform:") and "platform" in names):
+                out |= ws
+        for name, phrases in self.multis.items():
+            if names is None or name in names or (name.startswith("platform:") and "platform" in names):
+                for p in phrases:
+                    out.update(p)
+        return out
+
+    def _expand(self, token: dict) -> dict:
+        token = dict(token)
+        lex = token.pop("LEX", None)
+        if lex is not None:
+            if lex == "platform":
+                values = self.all_platform_singles
+            elif lex in self.singles:
+                values = self.singles[lex]
+            else:
+                raise RuleError(f"cue pattern refers to unknown lexicon {lex!r}")
+            token["NORM"] = {"IN": sorted(values)}
+        norm = token.get("NORM")
+        if isinstance(norm, str):
+            token["NORM"] = self._canon(norm)
+        elif isinstance(norm, dict):
+            token["NORM"] = {op: ([self._canon(v) for v in vals] if op in ("IN", "NOT_IN") else vals)
+                             for op, vals in norm.items()}
+        return token
+
+    def matcher_patterns(self) -> dict[str, list[list[dict]]]:
+        """Cue name -> spaCy Matcher token patterns (lexicons, platforms and composite cues)."""
+        out: dict[str, list[list[dict]]] = {}
+        for name, ws in self.singles.items():
+            out.setdefault(name, []).append([{"NORM": {"IN": sorted(ws)}}])
+        for name, phrases in self.multis.items():
+            for p in sorted(phrases):
+                out.setdefault(name, []).append([{"NORM": t} for t in p])
+        review_words = sorted(self.singles.get("review", ()) | self.singles.get("review_soft", ()))
+        for pid, phrases in self.weak_platforms.items():
+            for p in phrases:
+                out.setdefault(f"platform:{pid}", []).append(
+                    [{"NORM": t} for t in p] + [{"NORM": {"IN": review_words}}])
+        for name, patterns in self.data.cue_patterns.items():
+            for pattern in patterns:
+                out.setdefault(name, []).append([self._expand(t) for t in pattern])
+        return out

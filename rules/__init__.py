@@ -1,0 +1,1 @@
+"""Flagging rule data: reviewable YAML lexicons, platforms and rules, read via importlib.resources."""
