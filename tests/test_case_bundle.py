@@ -53,11 +53,6 @@ def crawled_db(root: Path) -> Path:
     """One real crawl of the demo marketplace (with the hostile seller) per test session."""
     if "db" not in _cache:
         from crawler.demo import DemoMarketplace
-        try:
-            from crawler.flagging import get_flagger  # noqa: F401
-        except ImportError:
-            _cache["db"] = synthetic_db(root)
-            return _cache["db"]
 
         _hostile_catalog(root / "catalog")
         db = root / "crawl" / "t.db"
@@ -71,55 +66,6 @@ def crawled_db(root: Path) -> Path:
         assert result.returncode == 0, result.stderr[-3000:]
         _cache["db"] = db
     return _cache["db"]
-
-
-def synthetic_db(root: Path) -> Path:
-    """TEMPORARY until crawler.flagging lands: the same shapes built with the Store API and a real WARC writer."""
-    import hashlib
-    from warcio.statusandheaders import StatusAndHeaders
-    from crawler.capture import Sha256WarcWriter
-    from crawler.items import Listing, Seller
-    root = root / "crawl"
-    (root/"warc").mkdir(parents=True, exist_ok=True)
-    db = Store(root / "t.db")
-    run = db.start_run("fiverr", {})
-    name = "turfwatch-test.warc.gz"
-    fh = open(root/"warc"/name, "wb")
-    w = Sha256WarcWriter(fh, gzip=True, warc_version="1.1")
-    w.write_record(w.create_warcinfo_record(name, {"software": "test"}))
-    def cap(url, body):
-        body = body.encode()
-        r = w.create_warc_record(url, "response", payload=io.BytesIO(body), length=len(body),
-            http_headers=StatusAndHeaders("200 OK", [("Content-Type", "text/html")], protocol="HTTP/1.1"), warc_headers_dict={"WARC-Date": "2026-01-01T00:00:00Z"})
-        rid = r.rec_headers.get_header("WARC-Record-ID")
-        off = fh.tell(); w.write_record(r); ln = fh.tell() - off
-        q = w.create_warc_record(url, "request", payload=io.BytesIO(b""), length=0,
-            http_headers=StatusAndHeaders("GET / HTTP/1.1", [("Host", "x")], protocol="HTTP/1.1", is_http_request=True), warc_headers_dict={"WARC-Concurrent-To": rid})
-        w.write_record(q); fh.flush()
-        db.save_capture({"capture_id": rid, "run_id": run, "url": url, "status": 200, "fetched_at": "2026-01-01T00:00:00Z",
-            "warc_file": name, "warc_offset": off, "warc_length": ln, "sha256": hashlib.sha256(body).hexdigest(), "content_type": "text/html"})
-        return rid
-    def flag(field, text, sub):
-        i = text.index(sub)
-        return {"rule_id": "fab.offer", "rule_version": 1, "category": "review_fabrication", "field": field, "start": i, "end": i+len(sub),
-                "text": sub, "score": 0.9, "legal": ["FTC 16 CFR 465.2"], "platform": "google", "explanation": "offers reviews"}
-    for n, (seller, title, desc, dn) in enumerate([("alice", "I will post google reviews", "Real google reviews fast", "Alice"),
-            ("bob", "I will post trustpilot reviews", "TP reviews", "Bob"), ("carol", "I will write amazon reviews", "5 star amazon reviews", "Carol"),
-            (HOSTILE_SELLER, HOSTILE_TITLE, HOSTILE_DESCRIPTION, HOSTILE_NAME)]):
-        url = f"https://x/{seller}"
-        for v, seen in enumerate(["2026-01-01T00:00:00Z", "2026-02-01T00:00:00Z"]):
-            t = title + (" now" if v else "")
-            c = cap(f"{url}/gig{n}", f"<html>{t}</html>")
-            db.save_listing(Listing("fiverr", f"{n}", f"{url}/gig{n}", seller, t, desc, tags=["a", "google reviews"], fetched_at=seen, capture_id=c,
-                score=0.9, sells_reviews=True, flags=[flag("title", t, t.split()[3] if len(t.split())>3 else t), flag("tags[1]", "google reviews", "google reviews")]), run)
-        c = cap(url, "<html>seller</html>")
-        db.save_seller(Seller("fiverr", seller, url, display_name=dn, fetched_at="2026-01-01T00:00:00Z", capture_id=c), run)
-    fh.close()
-    db.refresh_leads(run)
-    db.finish_run(run, reason="finished", status="ok", stats={}, counts={})
-    db.triage("alice", "confirmed", who="ana", note="<b>looks bad</b>")
-    db.close()
-    return root / "t.db"
 
 
 @pytest.fixture(scope="session")
@@ -279,6 +225,12 @@ def test_report_escapes_seller_text_and_has_no_script(hostile_bundle):
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "<mark>" in html and "@media print" in html and "<svg" in html
     assert "Exhibit A" in html and "xss_tester" in html
+
+
+def test_every_flag_is_placed_in_its_original_text(top_bundle):
+    html = (top_bundle / "report.html").read_text(encoding="utf-8")
+    assert html.count("<mark>") >= 3
+    assert "does not contain this span" not in html
 
 
 def test_csv_cells_from_hostile_text_start_with_a_quote(hostile_bundle):
