@@ -84,15 +84,18 @@ class ListingCues:
                 label = "platform"
             last = doc[e - 1]
             if label in ("review", "review_count") and e < n:
-                nxt = doc[e].norm_
+                nxt = doc[e].lower_
                 if nxt in words.modifier_heads:
                     label = "review_modifier"
                 elif label == "review" and e - s == 1 and last.norm_ == "review" and nxt in words.verb_objects:
                     continue  # "review your logo": a verb, not a review on offer
             c0 = doc[s].idx
             c1 = last.idx + len(last) - 1
-            cue = Cue(label, s, e, bisect_right(field_starts, c0) - 1,
-                      bisect_right(self.clause_bounds, c0), bisect_right(self.clause_bounds, c1),
+            field = bisect_right(field_starts, c0) - 1
+            clause_lo, clause_hi = bisect_right(self.clause_bounds, c0), bisect_right(self.clause_bounds, c1)
+            if clause_lo != clause_hi and e - s > 1:
+                continue  # a composite cue's wildcard ran over a sentence or field boundary
+            cue = Cue(label, s, e, field, clause_lo, clause_hi,
                       bisect_right(chunk, c0), bisect_right(chunk, c1), False, platform)
             if label in NEGATABLE or label == "official_process":
                 window = OFFICIAL_NEGATION_WINDOW if label == "official_process" else NEGATION_WINDOW
@@ -158,9 +161,12 @@ def _in_scope(c: Cue, scope: str, field: int, clo: int, chi: int, klo: int, khi:
     return c.chunk_hi >= klo and c.chunk_lo <= khi
 
 
-def _find(cues: ListingCues, cond: Condition, field, clo, chi, klo, khi) -> Cue | None:
+def _find(cues: ListingCues, cond: Condition, field, clo, chi, klo, khi, own=()) -> Cue | None:
     for c in cues.get(cond.cues):
         if _in_scope(c, cond.scope, field, clo, chi, klo, khi):
+            # A veto word inside one of the match's own cues ("mass-report") is part of the offer.
+            if own and any(c.field == o.field and o.start <= c.start and c.end <= o.end for o in own):
+                continue
             return c
     return None
 
@@ -197,7 +203,7 @@ def evaluate(cues: ListingCues, rules: list[Rule], diagnostics: list[str] | None
                 continue
             veto = None
             for cond in rule.unless:
-                veto = _find(cues, cond, field, clo, chi, klo, khi)
+                veto = _find(cues, cond, field, clo, chi, klo, khi, own=chain)
                 if veto is not None:
                     break
             if veto is not None:

@@ -95,8 +95,8 @@ class Flagger:
         self.rules: list[Rule] = list(rules if rules is not None else self.pipeline.data.rules)
         lex = self.pipeline.lexicons
         self._words = EngineWords(
-            modifier_heads=frozenset(lex.phrase(w)[0] for w in self.pipeline.data.review_modifier_heads),
-            verb_objects=frozenset(lex.phrase(w)[0] for w in self.pipeline.data.verb_objects),
+            modifier_heads=frozenset(w.lower() for w in self.pipeline.data.review_modifier_heads),
+            verb_objects=frozenset(w.lower() for w in self.pipeline.data.verb_objects),
             negation=frozenset(lex.singles.get("negation", ())),
         )
         strings = self.pipeline.nlp.vocab.strings

@@ -56,6 +56,7 @@ class Rule:
 @dataclass
 class RuleData:
     lexicons: dict[str, dict[str, list[str]]]  # name -> lang -> entries
+    lexicon_attrs: dict[str, str]  # name -> token attribute matched: NORM (canonical) or LOWER (as written)
     cue_patterns: dict[str, list[list[dict]]]  # composite cue name -> raw token patterns
     platforms: dict[str, dict[str, Any]]  # id -> {name, aliases, weak}
     review_modifier_heads: list[str]
@@ -165,14 +166,15 @@ def load_rule_data() -> RuleData:
         if r.id in seen:
             raise RuleError(f"duplicate rule id {r.id}")
         seen.add(r.id)
-    lexicons = {}
+    lexicons, lexicon_attrs = {}, {}
     for name, body in (lex.get("lexicons") or {}).items():
-        lexicons[name] = {k: [str(e) for e in v] for k, v in body.items() if k != "about"}
+        lexicons[name] = {k: [str(e) for e in v] for k, v in body.items() if k not in ("about", "attr")}
+        lexicon_attrs[name] = str(body.get("attr", "NORM"))
     platforms = {}
     for pid, body in (plat.get("platforms") or {}).items():
         platforms[pid] = {"name": body.get("name", pid), "aliases": [str(a) for a in body.get("aliases", [])],
                           "weak": [str(a) for a in body.get("weak", [])]}
-    return RuleData(lexicons=lexicons, cue_patterns=lex.get("cues") or {}, platforms=platforms,
+    return RuleData(lexicons=lexicons, lexicon_attrs=lexicon_attrs, cue_patterns=lex.get("cues") or {}, platforms=platforms,
                     review_modifier_heads=[str(w) for w in lex.get("review_modifier_heads", [])],
                     compound_heads=[str(w) for w in lex.get("compound_heads", [])],
                     verb_objects=[str(w) for w in lex.get("verb_objects", [])],
@@ -189,9 +191,14 @@ class CompiledLexicons:
         self.singles: dict[str, set[str]] = {}
         self.multis: dict[str, set[tuple[str, ...]]] = {}
         self.by_lang: dict[str, set[str]] = {}
+        self.literal: dict[str, set[tuple[str, ...]]] = {}  # lexicons matched on LOWER, as written
         for name, langs in data.lexicons.items():
+            literal = data.lexicon_attrs.get(name) == "LOWER"
             for lang, entries in langs.items():
                 for entry in entries:
+                    if literal:
+                        self.literal.setdefault(name, set()).add(tuple(t.lower() for t in self._tokenize(entry)))
+                        continue
                     toks = self.phrase(entry)
                     self._add(name, toks)
                     if len(toks) == 1:
@@ -253,6 +260,12 @@ class CompiledLexicons:
         for name, phrases in self.multis.items():
             for p in sorted(phrases):
                 out.setdefault(name, []).append([{"NORM": t} for t in p])
+        for name, phrases in self.literal.items():
+            singles = sorted(p[0] for p in phrases if len(p) == 1)
+            if singles:
+                out.setdefault(name, []).append([{"LOWER": {"IN": singles}}])
+            for p in sorted(p for p in phrases if len(p) > 1):
+                out.setdefault(name, []).append([{"LOWER": t} for t in p])
         review_words = sorted(self.singles.get("review", ()) | self.singles.get("review_soft", ()))
         for pid, phrases in self.weak_platforms.items():
             for p in phrases:
