@@ -87,7 +87,7 @@ class ListingCues:
                 nxt = doc[e].lower_
                 if nxt in words.modifier_heads:
                     label = "review_modifier"
-                elif label == "review" and e - s == 1 and last.norm_ == "review" and nxt in words.verb_objects:
+                elif label == "review" and e - s == 1 and last.norm_ in ("review", "reviews") and nxt in words.verb_objects:
                     continue  # "review your logo": a verb, not a review on offer
             c0 = doc[s].idx
             c1 = last.idx + len(last) - 1
@@ -138,7 +138,9 @@ def _chains(cues: ListingCues, rule: Rule, steps) -> list[tuple[Cue, ...]]:
             for chain in partial:
                 last = chain[-1]
                 for c in cues.get(step.cues):
-                    if (c.field == last.field and c.start >= last.end and c.start - last.end <= step.gap
+                    # a later cue may sit inside a composite one ("push negative feedback down")
+                    if (c is not last and c.field == last.field and c.start >= last.start and c.end > last.start
+                            and c.start - last.end <= step.gap
                             and (rule.cross_clause or (c.clause_lo == first.clause_lo and c.clause_hi == first.clause_lo))):
                         grown.append(chain + (c,))
             partial = grown

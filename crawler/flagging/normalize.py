@@ -61,13 +61,14 @@ class Canonicalizer:
         self.cache.clear()
 
     def _known(self, low: str) -> str | None:
+        # A word the lexicons list as written stays as written, so canon() is idempotent on them.
         if low in self.aliases:
             return self.aliases[low]
+        if low in self.vocab:
+            return low
         lem = self.lemma.get(low, low)
         lem = self.aliases.get(lem, lem)
-        if lem in self.vocab or low in self.vocab:
-            return lem if lem in self.vocab else low
-        return None
+        return lem if lem in self.vocab else None
 
     def _unmask(self, low: str) -> str | None:
         # "r**views": letters around a mask; find the one known word that fits.
@@ -184,6 +185,11 @@ def find_merges(words: list[tuple[str, str, bool]], joinable: Callable[[str], st
                     out.append((i, end, found))
                     i = end
                     continue
+                split = _split_run(words, i, end, joined, joinable)
+                if split:
+                    out.extend(split)
+                    i = end
+                    continue
         # Two pieces of one word: "trust pilot", "feed back", "re-views".
         if i + 1 < n and text.isalpha():
             nxt = i + 1
@@ -198,3 +204,17 @@ def find_merges(words: list[tuple[str, str, bool]], joinable: Callable[[str], st
                     continue
         i += 1
     return out
+
+
+def _split_run(words, i: int, end: int, joined: str, joinable) -> list[tuple[int, int, str]]:
+    """Two spelled-out words in a row ("t r u s t p i l o t r e v i e w s"): split where both halves are known."""
+    letter_tokens = [k for k in range(i, end) if words[k][0] not in SEPARATOR_TOKENS]
+    if len(letter_tokens) != len(joined):
+        return []
+    for p in range(3, len(joined) - 2):
+        a, b = joinable(joined[:p]), joinable(joined[p:])
+        if a is not None and b is not None:
+            k = letter_tokens[p]
+            first_end = letter_tokens[p - 1] + 1
+            return [(i, first_end, a), (k, end, b)]
+    return []

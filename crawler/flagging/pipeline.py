@@ -5,9 +5,10 @@ import threading
 from dataclasses import dataclass
 
 import spacy
-from spacy.attrs import ORTH
+from spacy.attrs import IDS, ORTH
+from spacy.lang.lex_attrs import word_shape
 from spacy.language import Language
-from spacy.matcher import Matcher
+from spacy.matcher import Matcher, PhraseMatcher
 from spacy.tokens import Doc
 
 from .normalize import Canonicalizer, find_merges
@@ -36,21 +37,31 @@ class Normalizer:
         self.vocab_all: set[str] = set()
         self.merge_vocab: set[str] = set()
         self.merge_prefixes: set[str] = set()
-        self._seen: dict[int, int] = {}  # orth -> flags: 1 odd single letter, 2 "a"/"i", 4 merge prefix
+        self.merge_suffixes: set[str] = set()
+        self.norm_flags: list[tuple[int, frozenset]] = []
+        self._repaired: dict[str, str | None] = {}
+        self._seen: dict[int, int] = {}  # orth -> 1 odd single letter, 2 "a"/"i", 4 merge prefix, 8 merge suffix
 
     def setup(self, canonicalizer: Canonicalizer, vocab_all: set[str], merge_vocab: set[str]) -> None:
         self.canonicalizer = canonicalizer
         self.vocab_all = {w for w in vocab_all if len(w) >= 3}
         self.merge_vocab = {w for w in merge_vocab if len(w) >= 5 and w.isalpha()}
         self.merge_prefixes = {w[:k] for w in self.merge_vocab for k in range(2, len(w) - 1)}
+        self.merge_suffixes = {w[k:] for w in self.merge_vocab for k in range(2, len(w) - 1)}
         self._seen.clear()
+        self._repaired.clear()
+
+    def _repair(self, joined: str) -> str | None:
+        if joined not in self._repaired:
+            self._repaired[joined] = self.canonicalizer.repair(joined)
+        return self._repaired[joined]
 
     def _join_letters(self, joined: str) -> str | None:
-        c = self.canonicalizer.repair(joined)
+        c = self._repair(joined)
         return c if c in self.vocab_all else None
 
     def _join_pieces(self, joined: str) -> str | None:
-        c = self.canonicalizer.repair(joined)
+        c = self._repair(joined)
         return c if c in self.merge_vocab else None
 
     def __call__(self, doc: Doc) -> Doc:
@@ -59,7 +70,7 @@ class Normalizer:
         strings = vocab.strings
         seen = self._seen
         odd = letters = 0
-        prefix = False
+        prefix = suffix = False
         for orth, n in doc.count_by(ORTH).items():
             flags = seen.get(orth)
             if flags is None:
@@ -71,8 +82,11 @@ class Normalizer:
                 flags = 0
                 if len(text) == 1 and c.isalpha():
                     flags = 2 if c in "ai" else 1
-                if text.lower() in self.merge_prefixes:
+                low = text.lower()
+                if low in self.merge_prefixes:
                     flags |= 4
+                if low in self.merge_suffixes:
+                    flags |= 8
                 seen[orth] = flags
             if flags:
                 if flags & 1:
@@ -81,7 +95,9 @@ class Normalizer:
                     letters += n
                 if flags & 4:
                     prefix = True
-        if prefix or odd >= 2 or (odd and letters >= 3):
+                if flags & 8:
+                    suffix = True
+        if (prefix and suffix) or odd >= 2 or (odd and letters >= 3):
             self._merge(doc, canon)
         return doc
 
@@ -93,25 +109,51 @@ class Normalizer:
         with doc.retokenize() as retok:
             for start, end, c in merges:
                 retok.merge(doc[start:end], attrs={"NORM": c})
+        for start, _, c in merges:
+            pass
+        for tok in doc:
+            if " " in tok.text or len(tok.text) > 1 and not tok.text.isalnum():
+                lex = tok.lex
+                for fid, values in self.norm_flags:
+                    lex.set_flag(fid, tok.norm_ in values)
 
     def _dispatch_join(self, joined: str) -> str | None:
         return self._join_letters(joined) or self._join_pieces(joined)
 
 
 class CueMatcher:
-    """Runs the lexicon Matcher and stores (cue, start, end) triples in doc.user_data."""
+    """Finds lexicon entries (PhraseMatcher, fast) and composite cues (Matcher); stores (cue, start, end) in doc.user_data."""
 
     def __init__(self, vocab) -> None:
+        self.vocab = vocab
         self.matcher = Matcher(vocab)
+        self.by_norm = PhraseMatcher(vocab, attr="NORM")
+        self.by_lower = PhraseMatcher(vocab, attr="LOWER")
 
-    def setup(self, patterns: dict[str, list[list[dict]]]) -> None:
-        self.matcher = Matcher(self.matcher.vocab)
+    def setup(self, norm_phrases: dict[str, list[tuple[str, ...]]], lower_phrases: dict[str, list[tuple[str, ...]]],
+              patterns: dict[str, list[list[dict]]]) -> None:
+        self.matcher = Matcher(self.vocab, validate=False)  # FLAG attributes are not in the pattern schema
+        self.by_norm = PhraseMatcher(self.vocab, attr="NORM")
+        self.by_lower = PhraseMatcher(self.vocab, attr="LOWER")
+        for name, phrases in norm_phrases.items():
+            docs = []
+            for words in phrases:
+                d = Doc(self.vocab, words=list(words))
+                for tok, w in zip(d, words):
+                    tok.norm_ = w  # the canonical form, whatever the lexeme's own norm is
+                docs.append(d)
+            self.by_norm.add(name, docs)
+        for name, phrases in lower_phrases.items():
+            self.by_lower.add(name, [Doc(self.vocab, words=list(words)) for words in phrases])
         for name, pats in patterns.items():
             self.matcher.add(name, pats)
 
     def __call__(self, doc: Doc) -> Doc:
         strings = doc.vocab.strings
-        doc.user_data[CUES_KEY] = [(strings[mid], s, e) for mid, s, e in self.matcher(doc)]
+        found = [(strings[mid], s, e) for mid, s, e in self.by_norm(doc)]
+        found += [(strings[mid], s, e) for mid, s, e in self.by_lower(doc)]
+        found += [(strings[mid], s, e) for mid, s, e in self.matcher(doc)]
+        doc.user_data[CUES_KEY] = found
         return doc
 
 
@@ -137,9 +179,45 @@ def _build(data: RuleData) -> Pipeline:
     lexicons = CompiledLexicons(data, tokenize, canonicalizer.canon)
     norm = nlp.add_pipe("turfwatch_normalizer")
     norm.setup(canonicalizer, lexicons.words(), lexicons.words(MERGE_LEXICONS))
+    flags = _FlagAllocator(nlp.vocab, canonicalizer)
+    patterns = lexicons.matcher_patterns(flags.flag_for)
+    norm.norm_flags = flags.norm_flags
+    keep = {c for r in data.rules for steps in r.patterns for st in steps for c in st.cues}
+    keep |= {c for r in data.rules for cond in r.requires + r.unless for c in cond.cues}
     cues = nlp.add_pipe("turfwatch_cues")
-    cues.setup(lexicons.matcher_patterns())
+    cues.setup(*lexicons.phrases(keep), patterns)
     return Pipeline(nlp, lexicons, canonicalizer, data)
+
+
+class _FlagAllocator:
+    """One lexeme flag per set test in the composite patterns, computed once per lexeme."""
+
+    FIRST, LAST = 19, 63
+
+    def __init__(self, vocab, canonicalizer: Canonicalizer) -> None:
+        self.vocab = vocab
+        self.canon = canonicalizer.canon
+        self.ids: dict[tuple[str, frozenset], str] = {}
+        self.norm_flags: list[tuple[int, frozenset]] = []
+        self.next = self.FIRST
+
+    def flag_for(self, attr: str, values: frozenset) -> str:
+        key = (attr, values)
+        if key not in self.ids:
+            if self.next > self.LAST or f"FLAG{self.next}" not in IDS:
+                raise RuntimeError("too many set tests in cue patterns for the lexeme flags available")
+            canon = self.canon
+            if attr == "NORM":
+                getter = lambda text, v=values: canon(text) in v  # noqa: E731
+                self.norm_flags.append((self.next, values))
+            elif attr == "LOWER":
+                getter = lambda text, v=values: text.lower() in v  # noqa: E731
+            else:
+                getter = lambda text, v=values: word_shape(text) in v  # noqa: E731
+            self.vocab.add_flag(getter, flag_id=self.next)
+            self.ids[key] = f"FLAG{self.next}"
+            self.next += 1
+        return self.ids[key]
 
 
 class _TableView:

@@ -233,7 +233,8 @@ class CompiledLexicons:
                     out.update(p)
         return out
 
-    def _expand(self, token: dict) -> dict:
+    def _expand(self, token: dict, flag_for: Callable[[str, frozenset], str]) -> dict:
+        # Set tests become lexeme flags so the Matcher checks them in C, not in Python per token.
         token = dict(token)
         lex = token.pop("LEX", None)
         if lex is not None:
@@ -243,35 +244,40 @@ class CompiledLexicons:
                 values = self.singles[lex]
             else:
                 raise RuleError(f"cue pattern refers to unknown lexicon {lex!r}")
-            token["NORM"] = {"IN": sorted(values)}
-        norm = token.get("NORM")
-        if isinstance(norm, str):
-            token["NORM"] = self._canon(norm)
-        elif isinstance(norm, dict):
-            token["NORM"] = {op: ([self._canon(v) for v in vals] if op in ("IN", "NOT_IN") else vals)
-                             for op, vals in norm.items()}
+            token[flag_for("NORM", frozenset(values))] = True
+        for attr in ("NORM", "LOWER", "SHAPE"):
+            value = token.get(attr)
+            if isinstance(value, str) and attr == "NORM":
+                token[attr] = self._canon(value)
+            elif isinstance(value, dict):
+                del token[attr]
+                for op, vals in value.items():
+                    vals = frozenset(self._canon(v) if attr == "NORM" else v for v in vals)
+                    token[flag_for(attr, vals)] = op == "IN"
         return token
 
-    def matcher_patterns(self) -> dict[str, list[list[dict]]]:
-        """Cue name -> spaCy Matcher token patterns (lexicons, platforms and composite cues)."""
-        out: dict[str, list[list[dict]]] = {}
+    def phrases(self, keep: set[str]) -> tuple[dict[str, list[tuple[str, ...]]], dict[str, list[tuple[str, ...]]]]:
+        """Entries of the lexicons in `keep` (and all platforms) as token tuples: (for NORM, for LOWER)."""
+        wanted = lambda name: name in keep or name.startswith("platform:")  # noqa: E731
+        norm: dict[str, list[tuple[str, ...]]] = {}
         for name, ws in self.singles.items():
-            out.setdefault(name, []).append([{"NORM": {"IN": sorted(ws)}}])
+            if wanted(name):
+                norm.setdefault(name, []).extend((w,) for w in sorted(ws))
         for name, phrases in self.multis.items():
-            for p in sorted(phrases):
-                out.setdefault(name, []).append([{"NORM": t} for t in p])
-        for name, phrases in self.literal.items():
-            singles = sorted(p[0] for p in phrases if len(p) == 1)
-            if singles:
-                out.setdefault(name, []).append([{"LOWER": {"IN": singles}}])
-            for p in sorted(p for p in phrases if len(p) > 1):
-                out.setdefault(name, []).append([{"LOWER": t} for t in p])
-        review_words = sorted(self.singles.get("review", ()) | self.singles.get("review_soft", ()))
+            if wanted(name):
+                norm.setdefault(name, []).extend(sorted(phrases))
+        lower = {name: sorted(phrases) for name, phrases in self.literal.items() if wanted(name)}
+        return norm, lower
+
+    def matcher_patterns(self, flag_for: Callable[[str, frozenset], str]) -> dict[str, list[list[dict]]]:
+        """Cue name -> spaCy Matcher token patterns for weak platform aliases and composite cues."""
+        out: dict[str, list[list[dict]]] = {}
+        review_words = self.singles.get("review", set()) | self.singles.get("review_soft", set())
         for pid, phrases in self.weak_platforms.items():
             for p in phrases:
                 out.setdefault(f"platform:{pid}", []).append(
-                    [{"NORM": t} for t in p] + [{"NORM": {"IN": review_words}}])
+                    [{"NORM": t} for t in p] + [{flag_for("NORM", frozenset(review_words)): True}])
         for name, patterns in self.data.cue_patterns.items():
             for pattern in patterns:
-                out.setdefault(name, []).append([self._expand(t) for t in pattern])
+                out.setdefault(name, []).append([self._expand(t, flag_for) for t in pattern])
         return out
