@@ -70,7 +70,8 @@ class Normalizer:
         strings = vocab.strings
         seen = self._seen
         odd = letters = 0
-        prefix = suffix = False
+        prefixes: list[str] = []
+        suffixes: list[str] = []
         for orth, n in doc.count_by(ORTH).items():
             flags = seen.get(orth)
             if flags is None:
@@ -93,11 +94,15 @@ class Normalizer:
                     odd += n
                 if flags & 3:
                     letters += n
-                if flags & 4:
-                    prefix = True
-                if flags & 8:
-                    suffix = True
-        if (prefix and suffix) or odd >= 2 or (odd and letters >= 3):
+                if flags & 12:
+                    low = strings[orth].lower()
+                    if flags & 4:
+                        prefixes.append(low)
+                    if flags & 8:
+                        suffixes.append(low)
+        # Scan tokens only when two pieces in this doc could form a known word, or letters are spelled out.
+        pieces = any(p + q in self.merge_vocab for p in prefixes for q in suffixes) if prefixes and suffixes else False
+        if pieces or odd >= 2 or (odd and letters >= 3):
             self._merge(doc, canon)
         return doc
 
@@ -109,13 +114,12 @@ class Normalizer:
         with doc.retokenize() as retok:
             for start, end, c in merges:
                 retok.merge(doc[start:end], attrs={"NORM": c})
-        for start, _, c in merges:
-            pass
-        for tok in doc:
-            if " " in tok.text or len(tok.text) > 1 and not tok.text.isalnum():
-                lex = tok.lex
-                for fid, values in self.norm_flags:
-                    lex.set_flag(fid, tok.norm_ in values)
+        shift = 0
+        for start, end, c in sorted(merges):
+            lex = doc[start - shift].lex  # the merged token's lexeme is new: give it the flags of its word
+            for fid, values in self.norm_flags:
+                lex.set_flag(fid, c in values)
+            shift += end - start - 1
 
     def _dispatch_join(self, joined: str) -> str | None:
         return self._join_letters(joined) or self._join_pieces(joined)

@@ -168,6 +168,10 @@ def load_rule_data() -> RuleData:
         seen.add(r.id)
     lexicons, lexicon_attrs = {}, {}
     for name, body in (lex.get("lexicons") or {}).items():
+        for lang, entries in body.items():
+            for e in entries if lang not in ("about", "attr") else ():
+                if not isinstance(e, str):  # YAML reads bare no/on/off as booleans
+                    raise RuleError(f"rules/lexicons.yaml: {name}.{lang} entry {e!r} must be a quoted string")
         lexicons[name] = {k: [str(e) for e in v] for k, v in body.items() if k not in ("about", "attr")}
         lexicon_attrs[name] = str(body.get("attr", "NORM"))
     platforms = {}
