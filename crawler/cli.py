@@ -48,12 +48,14 @@ def cli() -> None:
 @cli.command()
 @db_option(DEMO_DB)
 @click.option("--port", type=int, default=0, help="Port of the demo marketplace (0 = any free port).")
-def demo(db_path: Path, port: int) -> None:
+@click.option("--day", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Day of the demo site: 2 has gigs edited, removed and relisted since day 1.")
+def demo(db_path: Path, port: int, day: int) -> None:
     """Start the demo marketplace, crawl it, flag, store, and show the leads."""
     from crawler.demo import DemoMarketplace
     from crawler.runner import LOCAL_DEMO_SETTINGS, project_settings, run_crawl
 
-    with DemoMarketplace(port=port) as site:
+    with DemoMarketplace(port=port, day=day) as site:
         click.echo(f"Demo marketplace at {site.base_url}; crawling into {db_path} ...", err=True)
         settings = project_settings({**LOCAL_DEMO_SETTINGS, "TURFWATCH_DB": str(db_path), "LOG_LEVEL": "WARNING"})
         result = run_crawl("fiverr", settings=settings, spider_args={"base_url": site.base_url})
@@ -61,6 +63,7 @@ def demo(db_path: Path, port: int) -> None:
     with open_store(db_path) as store:
         leads = store.leads()
         counts = store.counts()
+        history = store.history_counts()
     click.echo(formats.leads_table(leads))
     report = truth.score(lead["seller_id"] for lead in leads)
     click.echo(f"Database: {db_path.resolve()}")
@@ -72,6 +75,10 @@ def demo(db_path: Path, port: int) -> None:
         f"Against the demo's ground truth: found {report['found']} of {report['review_sellers']} review sellers "
         f"(recall {report['recall']:.1%}); {report['innocent_leads']} of {report['leads']} leads innocent "
         f"({report['innocent_share']:.1%})."
+    )
+    click.echo(
+        f"History: {history['versions']} listing versions, {history['removed']} listings removed, "
+        f"{history['links']} relist links."
     )
     if report["missed"]:
         click.echo("Missed: " + ", ".join(formats.terminal_safe(s) for s in report["missed"]))
@@ -145,6 +152,12 @@ def runs(db_path: Path, limit: int) -> None:
 
 
 # --- Commands that live beside their library code: one add_command line each. ---
+from crawler.cluster_commands import clusters  # noqa: E402
+from crawler.export_commands import export, serve, verify  # noqa: E402
+from crawler.flagging.commands import flag, rules  # noqa: E402
+
+for _command in (flag, rules, export, verify, serve, clusters):
+    cli.add_command(_command)
 
 
 def main() -> None:

@@ -46,6 +46,7 @@ class Removal:
     marketplace: str
     url: str
     status: int
+    listing_id: str | None = None  # known when the URL came from the store
     fetched_at: str = field(default_factory=utc_now)
 
 

@@ -50,7 +50,8 @@ class StorePipeline:
             self.store.save_seller(item, self.run_id)
             stats.inc_value("turfwatch/sellers")
         elif isinstance(item, Removal):
-            if self.store.mark_removed(item.marketplace, item.url, f"HTTP {item.status}", item.fetched_at):
+            if self.store.mark_removed(item.marketplace, f"HTTP {item.status}", item.fetched_at,
+                                       listing_id=item.listing_id, url=item.url):
                 stats.inc_value("turfwatch/removed")
         else:
             raise DropItem(f"not a turfwatch item: {type(item).__name__} {ItemAdapter(item).asdict()!r:.200}")

@@ -28,6 +28,8 @@ TELNETCONSOLE_ENABLED = False
 
 # --- Components (order numbers leave gaps on purpose) ------------------------
 DOWNLOADER_MIDDLEWARES = {
+    # Before the retry middleware (550) sees the response: Retry-After decides the wait.
+    "crawler.middlewares.RetryAfterMiddleware": 555,
     # Runs after the retry middleware (550) on the way in, so a challenge page
     # is recognised before any spider callback could take it for an empty page.
     "crawler.middlewares.BlockDetectionMiddleware": 560,
@@ -50,8 +52,13 @@ TURFWATCH_DB = "data/turfwatch.db"
 TURFWATCH_WARC_ENABLED = True
 TURFWATCH_WARC_DIR = None
 TURFWATCH_WARC_MAX_BYTES = 1024 * 1024 * 1024
+# Longest Retry-After (seconds) we wait for; a longer one ends that request.
+TURFWATCH_RETRY_AFTER_MAX = 600
 # Stop the run (finish reason "blocked") after this many block pages.
 TURFWATCH_MAX_BLOCKS = 5
+# After each block the site's delay doubles, from this many seconds up to the max.
+TURFWATCH_BLOCK_BACKOFF = 10
+TURFWATCH_BLOCK_BACKOFF_MAX = 120
 # Seconds between progress lines on stderr (0 = off).
 TURFWATCH_PROGRESS_INTERVAL = 5.0
 

@@ -8,6 +8,7 @@ import sqlite3
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import sqlite_utils
 from sqlite_utils import Migrations
@@ -410,25 +411,29 @@ class Store:
                 [listing.marketplace, listing.listing_id, other["marketplace"], other["listing_id"], reason, at],
             )
 
-    def mark_removed(self, marketplace: str, url: str, reason: str, at: str | None = None) -> int:
+    def mark_removed(self, marketplace: str, reason: str, at: str | None = None, *,
+                     listing_id: str | None = None, url: str | None = None) -> int:
         """A listing that is gone keeps all its evidence; it is only marked. Returns rows marked."""
+        key, value = ("listing_id", listing_id) if listing_id is not None else ("url", url)
         with self.db.atomic():
             cursor = self.db.execute(
-                """UPDATE listings SET removed_at = ?, removed_reason = ?
-                   WHERE marketplace = ? AND url = ? AND removed_at IS NULL""",
-                [at or utc_now(), reason, marketplace, url],
+                f"""UPDATE listings SET removed_at = ?, removed_reason = ?
+                    WHERE marketplace = ? AND {key} = ? AND removed_at IS NULL""",
+                [at or utc_now(), reason, marketplace, value],
             )
         return cursor.rowcount
 
     def mark_missing_from_seller(self, seller: Seller) -> int:
         """Listings the store knows for a seller whose full listing page no longer shows them."""
         known = self.db.query(
-            "SELECT url FROM listings WHERE marketplace = ? AND seller_id = ? AND removed_at IS NULL",
+            "SELECT listing_id, url FROM listings WHERE marketplace = ? AND seller_id = ? AND removed_at IS NULL",
             [seller.marketplace, seller.seller_id],
         )
-        shown = set(seller.listing_urls)
-        gone = [r["url"] for r in known if r["url"] not in shown]
-        return sum(self.mark_removed(seller.marketplace, url, "gone from seller page", seller.fetched_at) for url in gone)
+        # Paths, not whole URLs: the same site may have been crawled under another host name.
+        shown = {urlsplit(u).path for u in seller.listing_urls}
+        gone = [r["listing_id"] for r in known if urlsplit(r["url"]).path not in shown]
+        return sum(self.mark_removed(seller.marketplace, "gone from seller page", seller.fetched_at, listing_id=i)
+                   for i in gone)
 
     # --- leads -------------------------------------------------------------
 
@@ -559,6 +564,14 @@ class Store:
 
     def counts(self) -> dict[str, int]:
         return {t: self.db[t].count for t in ("sellers", "listings", "flags", "leads", "runs", "captures")}
+
+    def history_counts(self) -> dict[str, int]:
+        one = lambda sql: next(self.db.query(sql))["n"]  # noqa: E731
+        return {
+            "versions": one("SELECT COUNT(*) AS n FROM listing_versions"),
+            "removed": one("SELECT COUNT(*) AS n FROM listings WHERE removed_at IS NOT NULL"),
+            "links": one("SELECT COUNT(*) AS n FROM listing_links"),
+        }
 
     def last_run_id(self) -> int | None:
         row = next(self.db.query("SELECT MAX(id) AS id FROM runs WHERE finished_at IS NOT NULL"), None)

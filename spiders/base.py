@@ -64,9 +64,10 @@ class MarketplaceSpider(scrapy.Spider):
         }
         self._flagger = None
 
-    def known_listing_urls(self) -> list[str]:
-        """Flagged listings already in the database, fetched again so that edits
-        and removals are recorded even when search no longer shows them."""
+    def known_listings(self) -> list[tuple[str, str]]:
+        """(listing_id, url) of flagged listings already in the database, fetched
+        again so that edits and removals are recorded even when search no longer
+        shows them. URLs are re-rooted on base_url: same site, maybe another host name."""
         from crawler.store import Store
 
         db_path = Path(self.settings.get("TURFWATCH_DB") or "")
@@ -74,11 +75,11 @@ class MarketplaceSpider(scrapy.Spider):
             return []
         with Store(db_path, read_only=True) as store:
             rows = store.db.query(
-                "SELECT url FROM listings WHERE marketplace = ? AND sells_reviews = 1 AND removed_at IS NULL"
-                " AND url LIKE ? ORDER BY url",
-                [self.marketplace, self.base_url + "/%"],
+                "SELECT listing_id, url FROM listings WHERE marketplace = ? AND sells_reviews = 1"
+                " AND removed_at IS NULL ORDER BY listing_id",
+                [self.marketplace],
             )
-            return [row["url"] for row in rows]
+            return [(row["listing_id"], self.base_url + urlsplit(row["url"]).path) for row in rows]
 
     @property
     def flagger(self):

@@ -39,8 +39,8 @@ class FiverrSpider(MarketplaceSpider):
     async def start(self):
         for url in self.start_urls:
             yield Request(url, callback=self.route)
-        for url in self.known_listing_urls():
-            yield self.gig_request(url)
+        for listing_id, url in self.known_listings():
+            yield self.gig_request(url, listing_id=listing_id)
         for query in self.queries:
             yield Request(pages.search_url(self.base_url, query), callback=self.parse_search, cb_kwargs={"query": query})
 
@@ -73,14 +73,15 @@ class FiverrSpider(MarketplaceSpider):
                 cb_kwargs={"query": query},
             )
 
-    def gig_request(self, url: str, summary: pages.GigSummary | None = None) -> Request:
+    def gig_request(self, url: str, summary: pages.GigSummary | None = None, listing_id: str | None = None) -> Request:
         # 404/410 reach the callback: a gone listing is a fact to record, not an error.
-        return Request(url, callback=self.parse_gig, cb_kwargs={"summary": summary},
+        return Request(url, callback=self.parse_gig, cb_kwargs={"summary": summary, "listing_id": listing_id},
                        meta={"handle_httpstatus_list": [404, 410]})
 
-    def parse_gig(self, response: Response, summary: pages.GigSummary | None = None):
+    def parse_gig(self, response: Response, summary: pages.GigSummary | None = None, listing_id: str | None = None):
         if response.status in (404, 410):
-            yield Removal(self.marketplace, pages.canonical_url(response.url), response.status)
+            known = listing_id or (summary.gig_id if summary else None)
+            yield Removal(self.marketplace, pages.canonical_url(response.url), response.status, listing_id=known)
             return
         data = pages.props(response.text)
         listing = pages.parse_gig(data, response.url, summary) if data else None

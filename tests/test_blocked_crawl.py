@@ -45,7 +45,7 @@ def test_blocked_crawl_stops_with_reason_blocked(blocking_site, tmp_path):
     db = tmp_path / "blocked.db"
     proc = subprocess.run(
         [sys.executable, "-m", "crawler.cli", "crawl", "fiverr", "--base-url", blocking_site, "--db", str(db),
-         "-s", "TURFWATCH_MAX_BLOCKS=3", "-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=0",
+         "-s", "TURFWATCH_MAX_BLOCKS=3", "-s", "TURFWATCH_BLOCK_BACKOFF=0", "-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=0",
          "-s", "TURFWATCH_PROGRESS_INTERVAL=0"],
         capture_output=True, text=True, timeout=120,
     )
@@ -66,7 +66,7 @@ def test_block_pages_are_kept_as_evidence(blocking_site, tmp_path):
     db = tmp_path / "blocked.db"
     subprocess.run(
         [sys.executable, "-m", "crawler.cli", "crawl", "fiverr", "--base-url", blocking_site, "--db", str(db),
-         "-a", "queries=reviews", "-s", "TURFWATCH_MAX_BLOCKS=2", "-s", "TURFWATCH_PROGRESS_INTERVAL=0"],
+         "-a", "queries=reviews", "-s", "TURFWATCH_MAX_BLOCKS=2", "-s", "TURFWATCH_BLOCK_BACKOFF=0", "-s", "TURFWATCH_PROGRESS_INTERVAL=0"],
         capture_output=True, text=True, timeout=120,
     )
     warcs = sorted((tmp_path / "warc").glob("*.warc.gz"))

@@ -115,7 +115,8 @@ def test_versions_removal_and_return(store):
     store.save_listing(listing("1", seen="2026-01-02T00:00:00Z", title="I will post google reviews, now cheaper"))
     versions = list(store.db.query("SELECT title, first_seen FROM listing_versions ORDER BY first_seen"))
     assert [v["title"] for v in versions] == ["I will post google reviews", "I will post google reviews, now cheaper"]
-    assert store.mark_removed("fiverr", "https://x/bad_seller/1", "HTTP 404", "2026-01-03T00:00:00Z") == 1
+    assert store.mark_removed("fiverr", "HTTP 404", "2026-01-03T00:00:00Z", url="https://x/bad_seller/1") == 1
+    assert store.mark_removed("fiverr", "HTTP 404", listing_id="1") == 0, "already marked"
     row = store.db["listings"].get(("fiverr", "1"))
     assert row["removed_at"] == "2026-01-03T00:00:00Z" and row["last_seen"] == "2026-01-02T00:00:00Z"
     assert store.db["flags"].count == 2, "removal keeps the evidence"

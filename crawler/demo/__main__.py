@@ -15,8 +15,9 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m crawler.demo", description="Serve the demo marketplace.")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8088, help="0 picks a free port")
+    parser.add_argument("--day", type=int, default=1, help="2 = some gigs edited, removed and relisted")
     args = parser.parse_args(argv)
-    demo = DemoMarketplace(host=args.host, port=args.port)
+    demo = DemoMarketplace(host=args.host, port=args.port, day=args.day)
     signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops it as cleanly as Ctrl-C
     demo.start()
     truth = demo.truth

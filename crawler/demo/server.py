@@ -9,6 +9,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from crawler.demo import pages
 from crawler.demo.content import Catalog, load_catalog
+from crawler.demo.days import DayChanges, catalog_for_day
 from crawler.demo.truth import GroundTruth, truth_from_catalog
 
 
@@ -78,13 +79,22 @@ class _Handler(BaseHTTPRequestHandler):
 class DemoMarketplace:
     """The demo site on host:port (port 0 picks a free port); use as a context manager or start()/stop()."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, data_dir: str | Path | None = None):
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, data_dir: str | Path | None = None, day: int = 1):
         self.host = host
         self.port = port
-        self.catalog = load_catalog(data_dir)
-        self.truth: GroundTruth = truth_from_catalog(self.catalog)
+        self._base_catalog = load_catalog(data_dir)
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
+        self.set_day(day)
+
+    def set_day(self, day: int) -> DayChanges:
+        """Show the site as it stands on `day` (1 = as shipped); works while serving."""
+        self.day = day
+        self.catalog, self.changes = catalog_for_day(self._base_catalog, day)
+        self.truth: GroundTruth = truth_from_catalog(self.catalog)
+        if self._server is not None:
+            self._server.catalog = self.catalog
+        return self.changes
 
     @property
     def base_url(self) -> str:

@@ -1,6 +1,7 @@
 """Build the spaCy pipeline once per process: blank tokenizer, lookup lemmatizer, de-obfuscation, cue matcher."""
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import dataclass
 
@@ -172,6 +173,8 @@ class Pipeline:
 def _build(data: RuleData) -> Pipeline:
     nlp = spacy.blank(PIPELINE_LANG)
     nlp.add_pipe("lemmatizer", config={"mode": "lookup"})
+    # spaCy's own logger chatters at DEBUG under Scrapy's root handler; its start-up is not news.
+    logging.getLogger("spacy").setLevel(logging.WARNING)
     nlp.initialize()  # loads the lemma_lookup table from spacy-lookups-data
     table = nlp.get_pipe("lemmatizer").lookups.get_table("lemma_lookup")
     lemma = _TableView(table)
