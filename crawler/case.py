@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from crawler.exports import write_csv
+from crawler.formats import write_csv
 from crawler.formats import LEAD_COLUMNS
 from crawler.store import Store
 from crawler.warc_extract import EvidenceError, write_case_warc

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import os
 import sys
 from pathlib import Path
@@ -9,6 +10,7 @@ from pathlib import Path
 import click
 
 from crawler import formats
+from crawler.store import LEAD_STATUSES
 
 DEFAULT_DB = "data/turfwatch.db"
 DEMO_DB = "data/demo.db"
@@ -34,8 +36,9 @@ def parse_pairs(pairs: tuple[str, ...], what: str) -> dict[str, str]:
 def open_store(db_path: Path, *, read_only: bool = True):
     from crawler.store import Store
 
-    if read_only and not db_path.exists():
-        raise click.ClickException(f"no database at {db_path} (run `turfwatch demo` or `turfwatch crawl` first)")
+    if not db_path.exists():
+        hint = f"; the demo's is --db {DEMO_DB}" if Path(DEMO_DB).exists() and db_path != Path(DEMO_DB) else ""
+        raise click.ClickException(f"no database at {db_path} (run `turfwatch demo` or `turfwatch crawl` first{hint})")
     return Store(db_path, read_only=read_only)
 
 
@@ -80,6 +83,7 @@ def demo(db_path: Path, port: int, day: int) -> None:
         f"History: {history['versions']} listing versions, {history['removed']} listings removed, "
         f"{history['links']} relist links."
     )
+    click.echo(f"Next: turfwatch leads --db {db_path} | turfwatch export case --top 3 --db {db_path} | turfwatch serve --db {db_path}")
     if report["missed"]:
         click.echo("Missed: " + ", ".join(formats.terminal_safe(s) for s in report["missed"]))
     if report["innocent"]:
@@ -121,7 +125,7 @@ def crawl(spider: str, db_path: Path, spider_args: tuple[str, ...], setting_args
 @cli.command()
 @db_option()
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
-@click.option("--status", type=click.Choice(["new", "confirmed", "dismissed", "reported", "removed"]), help="Only leads with this status.")
+@click.option("--status", type=click.Choice(LEAD_STATUSES), help="Only leads with this status.")
 @click.option("--since-last-run", is_flag=True, help="Only leads first found by the latest finished run.")
 @click.option("--limit", type=click.IntRange(min=1), help="At most this many leads.")
 def leads(db_path: Path, fmt: str, status: str | None, since_last_run: bool, limit: int | None) -> None:
@@ -131,6 +135,23 @@ def leads(db_path: Path, fmt: str, status: str | None, since_last_run: bool, lim
         rows = store.leads(status=status, since_run=since, limit=limit)
     render = {"table": formats.leads_table, "csv": formats.leads_csv, "json": formats.leads_json}[fmt]
     click.echo(render(rows), nl=False)
+
+
+@cli.command()
+@click.argument("seller")
+@db_option()
+@click.option("--status", required=True, type=click.Choice(LEAD_STATUSES), help="The lead's new status.")
+@click.option("--note", help="Why: it goes into the append-only triage log.")
+@click.option("--who", default=lambda: os.environ.get("TURFWATCH_ANALYST") or getpass.getuser(),
+              show_default="$TURFWATCH_ANALYST or the login name", help="Who decided.")
+def triage(seller: str, db_path: Path, status: str, note: str | None, who: str) -> None:
+    """Set the status of the lead SELLER (`marketplace:seller_id`, or a seller_id) and log who, when and why."""
+    with open_store(db_path, read_only=False) as store:
+        try:
+            old, new = store.triage(seller, status, who=who, note=note)
+        except LookupError as exc:
+            raise click.ClickException(str(exc)) from None
+    click.echo(f"{formats.terminal_safe(seller)}: {old} -> {new} (by {formats.terminal_safe(who)})")
 
 
 @cli.command()

@@ -2,35 +2,13 @@
 
 from __future__ import annotations
 
-import csv
 import json
 from collections.abc import Iterable, Sequence
 from typing import IO
 
-from crawler.formats import LEAD_COLUMNS, csv_safe
+from crawler.formats import LEAD_COLUMNS, write_csv
 
 LEAD_FORMATS = ("csv", "jsonl", "xlsx-safe-csv")
-
-# Excel only reads UTF-8 without mojibake when the file starts with a BOM.
-UTF8_BOM = "\ufeff"
-
-
-def write_csv(rows: Iterable[dict], columns: Sequence[str], out: IO[str], *, excel: bool = False) -> int:
-    """Write rows as CSV where no cell can run as a spreadsheet formula. Returns rows written.
-
-    `excel` adds a UTF-8 BOM and CRLF line ends, what Excel expects when a file is double-clicked.
-    `out` should be opened with newline="" so the csv module controls line ends."""
-    if excel:
-        out.write(UTF8_BOM)
-    # Every cell quoted: a bare CR inside a cell would otherwise split the row when LF ends lines.
-    writer = csv.writer(out, lineterminator="\r\n" if excel else "\n", quoting=csv.QUOTE_ALL)
-    writer.writerow([csv_safe(c) for c in columns])
-    count = 0
-    for row in rows:
-        writer.writerow([csv_safe(row.get(c)) for c in columns])
-        count += 1
-    return count
-
 
 def write_jsonl(rows: Iterable[dict], columns: Sequence[str], out: IO[str]) -> int:
     """One JSON object a line; values keep their types (lists stay lists)."""

@@ -6,10 +6,14 @@ import csv
 import io
 import json
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from typing import IO
 
 # A spreadsheet runs a cell that starts with one of these as a formula (CSV injection).
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+
+# Excel only reads UTF-8 without mojibake when the file starts with a BOM.
+UTF8_BOM = "\ufeff"
 
 LEAD_COLUMNS = [
     "marketplace", "seller_id", "side", "score", "status", "flagged_listings",
@@ -24,7 +28,8 @@ def csv_safe(value: object) -> str:
     if isinstance(value, (list, tuple)):
         value = " ".join(str(v) for v in value)
     text = str(value)
-    if text.startswith(_FORMULA_START):
+    # Some spreadsheets trim leading blanks before deciding a cell is a formula.
+    if text.startswith(_FORMULA_START) or text.lstrip(" \u00a0").startswith(_FORMULA_START):
         return "'" + text
     return text
 
@@ -41,12 +46,26 @@ def terminal_safe(value: object, width: int | None = None) -> str:
     return text
 
 
+def write_csv(rows: Iterable[dict], columns: Sequence[str], out: IO[str], *, excel: bool = False) -> int:
+    """Write rows as CSV where no cell can run as a spreadsheet formula. Returns rows written.
+
+    `excel` adds a UTF-8 BOM and CRLF line ends, what Excel expects when a file is double-clicked.
+    `out` should be opened with newline="" so the csv module controls line ends."""
+    if excel:
+        out.write(UTF8_BOM)
+    # Every cell quoted: a bare CR inside a cell would otherwise split the row when LF ends lines.
+    writer = csv.writer(out, lineterminator="\r\n" if excel else "\n", quoting=csv.QUOTE_ALL)
+    writer.writerow([csv_safe(c) for c in columns])
+    count = 0
+    for row in rows:
+        writer.writerow([csv_safe(row.get(c)) for c in columns])
+        count += 1
+    return count
+
+
 def leads_csv(leads: Iterable[dict]) -> str:
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(LEAD_COLUMNS)
-    for lead in leads:
-        writer.writerow([csv_safe(lead.get(c)) for c in LEAD_COLUMNS])
+    write_csv(leads, LEAD_COLUMNS, out)
     return out.getvalue()
 
 
