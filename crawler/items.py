@@ -32,6 +32,8 @@ class Listing:
     image_urls: list[str] = field(default_factory=list)
     fetched_at: str = field(default_factory=utc_now)
     capture_id: str | None = None  # WARC record of the page this was read from
+    # "buyer" when the account asks for the service (a project post), so its lead is a buyer lead.
+    side: str = "seller"
     # Filled in by the flagger before the listing leaves the spider.
     language: str | None = None
     score: float = 0.0

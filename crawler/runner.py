@@ -57,3 +57,35 @@ def run_crawl(spider: str, *, settings: Settings, spider_args: dict[str, Any] | 
         finish_reason=outcome.get("reason", stats.get("finish_reason", "unknown")),
         stats=stats,
     )
+
+
+def run_crawls(crawls: list[tuple[str, dict[str, Any]]], *, settings: Settings) -> list[RunResult]:
+    """Crawl with several spiders at once in one CrawlerProcess (the reactor starts
+    once per process), e.g. every marketplace of the demo. One RunResult per crawl, in order."""
+    process = CrawlerProcess(settings)
+    entries = []
+    for spider, spider_args in crawls:
+        crawler = process.create_crawler(spider)
+        outcome: dict[str, Any] = {}
+        receiver = _closed_receiver(outcome)
+        # Held weakly by the signal manager: keep the receiver alive beside its crawler.
+        entries.append((crawler, outcome, receiver))
+        crawler.signals.connect(receiver, signal=signals.spider_closed)
+        process.crawl(crawler, **(spider_args or {}))
+    process.start()
+    results = []
+    for crawler, outcome, _receiver in entries:
+        stats = crawler.stats.get_stats() if crawler.stats else {}
+        results.append(RunResult(
+            run_id=stats.get("turfwatch/run_id"),
+            finish_reason=outcome.get("reason", stats.get("finish_reason", "unknown")),
+            stats=stats,
+        ))
+    return results
+
+
+def _closed_receiver(outcome: dict[str, Any]):
+    def on_closed(spider, reason):
+        outcome["reason"] = reason
+
+    return on_closed

@@ -217,6 +217,12 @@ def _history_and_triage(db: sqlite_utils.Database) -> None:
         )
 
 
+@migrations(name="0004_listing_side")
+def _listing_side(db: sqlite_utils.Database) -> None:
+    # Buyers post projects asking for reviews: their leads are buyer leads (leads.side).
+    db.execute("ALTER TABLE listings ADD COLUMN side TEXT NOT NULL DEFAULT 'seller'")
+
+
 LEAD_STATUSES = ("new", "confirmed", "dismissed", "reported", "removed")
 
 
@@ -343,7 +349,7 @@ class Store:
             "price": listing.price, "currency": listing.currency, "rating": listing.rating,
             "rating_count": listing.rating_count, "category": listing.category,
             "image_urls": _json(listing.image_urls), "language": listing.language,
-            "score": listing.score, "sells_reviews": int(listing.sells_reviews),
+            "score": listing.score, "sells_reviews": int(listing.sells_reviews), "side": listing.side,
             "content_hash": digest, "text_fingerprint": fingerprint,
             "first_seen": seen, "last_seen": seen, "last_run_id": run_id,
             # Seen again: whatever removal was recorded is over.
@@ -443,7 +449,7 @@ class Store:
         A dismissed lead comes back as `new` only when a flag appeared after the
         dismissal. Returns how many leads are new for this run."""
         rows = self.db.query(
-            """SELECT l.marketplace, l.seller_id, l.score, l.listing_id, l.first_seen, l.last_seen,
+            """SELECT l.marketplace, l.seller_id, l.side, l.score, l.listing_id, l.first_seen, l.last_seen,
                       f.category, f.platform, f.first_seen AS flag_seen
                FROM listings l LEFT JOIN flags f
                  ON f.marketplace = l.marketplace AND f.listing_id = l.listing_id
@@ -454,7 +460,7 @@ class Store:
         for r in rows:
             s = sellers.setdefault(
                 (r["marketplace"], r["seller_id"]),
-                {"scores": {}, "categories": set(), "platforms": set(), "first": r["first_seen"],
+                {"scores": {}, "categories": set(), "platforms": set(), "side": r["side"], "first": r["first_seen"],
                  "last": r["last_seen"], "evidence": r["first_seen"]},
             )
             s["scores"][r["listing_id"]] = r["score"]
@@ -473,15 +479,15 @@ class Store:
                     [marketplace, seller_id]), None)
                 self.db.execute(
                     """INSERT INTO leads (marketplace, seller_id, score, flagged_listings, categories,
-                           platforms, first_flagged, last_flagged, new_in_run_id, status_changed_at, last_evidence_at)
-                       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                       ON CONFLICT (marketplace, seller_id) DO UPDATE SET score = excluded.score,
+                           platforms, first_flagged, last_flagged, new_in_run_id, status_changed_at, last_evidence_at, side)
+                       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                       ON CONFLICT (marketplace, seller_id) DO UPDATE SET score = excluded.score, side = excluded.side,
                            flagged_listings = excluded.flagged_listings, categories = excluded.categories,
                            platforms = excluded.platforms, last_flagged = excluded.last_flagged,
                            last_evidence_at = excluded.last_evidence_at""",
                     [
                         marketplace, seller_id, score, len(s["scores"]), _json(sorted(s["categories"])),
-                        _json(sorted(s["platforms"])), s["first"], s["last"], run_id, utc_now(), s["evidence"],
+                        _json(sorted(s["platforms"])), s["first"], s["last"], run_id, utc_now(), s["evidence"], s["side"],
                     ],
                 )
                 if before is None:
