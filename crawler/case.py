@@ -14,8 +14,7 @@ from datetime import datetime, timezone
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from crawler.formats import write_csv
-from crawler.formats import LEAD_COLUMNS
+from crawler.formats import LEAD_COLUMNS, write_csv
 from crawler.store import Store
 from crawler.warc_extract import EvidenceError, write_case_warc
 

@@ -1,19 +1,23 @@
-"""How much a seller looks like a review seller, from the flags on their listings."""
+"""How much a seller looks like a review seller: one formula for the flagger and the store."""
 
 from __future__ import annotations
 
-import math
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable
 
 
-def lead_score(listing_scores: Sequence[float], categories: Collection[str], platforms: Collection[str]) -> float:
-    """0..1: the strongest listing, raised by repetition, breadth of platforms and categories.
+def lead_score(listing_scores: Iterable[float], categories: Collection[str], platforms: Collection[str]) -> float:
+    """0..1 from the scores of a seller's flagged listings, the review categories and platforms they touch.
 
-    One strong listing already makes a lead; more flagged listings, platforms
-    and kinds of offer push it towards 1 with diminishing returns, so a seller
-    with ten weak hits does not outrank one with a blatant offer by count alone."""
-    if not listing_scores:
+    One flagged listing scores its own listing score scaled to 0.6; each further
+    flagged listing and each further platform or kind of offer adds independent
+    weight, so a seller with many review gigs across platforms approaches 1,
+    while ten weak hits never outrank a blatant offer by count alone."""
+    scores = sorted(listing_scores, reverse=True)
+    if not scores:
         return 0.0
-    best = max(listing_scores)
-    breadth = (len(listing_scores) - 1) + 0.5 * max(len(platforms) - 1, 0) + 0.5 * max(len(categories) - 1, 0)
-    return round(best + (1 - best) * (1 - math.exp(-0.35 * breadth)), 4)
+    miss = 1.0 - 0.6 * scores[0]
+    for s in scores[1:]:
+        miss *= 1.0 - 0.25 * s
+    miss *= 0.85 ** max(0, len(platforms) - 1)
+    miss *= 0.9 ** max(0, len(categories) - 1)
+    return round(1.0 - miss, 3)

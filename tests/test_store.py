@@ -106,7 +106,8 @@ def test_lead_score_grows_with_repetition_and_breadth():
     one = lead_score([0.9], {"review_fabrication"}, {"google"})
     two = lead_score([0.9, 0.9], {"review_fabrication"}, {"google"})
     broad = lead_score([0.9, 0.9], {"review_fabrication", "review_suppression"}, {"google", "yelp"})
-    assert 0.9 == one < two < broad <= 1
+    assert 0 < one < two < broad <= 1
+    assert lead_score([0.99], {"review_fabrication"}, {"google"}) > lead_score([0.6, 0.6], {"review_fabrication"}, {"google"})
     assert lead_score([0.3] * 10, {"review_fabrication"}, {"google"}) < 1
     assert lead_score([], set(), set()) == 0.0
 

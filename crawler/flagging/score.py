@@ -4,6 +4,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+from crawler.leads import lead_score
+
 from .rules import REVIEW_CATEGORIES
 
 if TYPE_CHECKING:
@@ -40,26 +42,8 @@ def sells_reviews(score: float) -> bool:
 
 
 def seller_lead_score(judgements: Iterable["Judgement"]) -> float:
-    """0..1 lead strength for one seller: worst listing, how many listings sell reviews, how many platforms.
-
-    One flagged listing scores its own listing score scaled to 0.6; each further
-    flagged listing and each further platform targeted adds independent weight,
-    so a seller with many review gigs across platforms approaches 1.
-    """
-    scores: list[float] = []
-    platforms: set[str] = set()
-    categories: set[str] = set()
-    for j in judgements:
-        if j.sells_reviews:
-            scores.append(j.score)
-            platforms |= set(j.platforms)
-            categories |= set(j.categories) & REVIEW_CATEGORIES
-    if not scores:
-        return 0.0
-    scores.sort(reverse=True)
-    miss = 1.0 - 0.6 * scores[0]
-    for s in scores[1:]:
-        miss *= 1.0 - 0.25 * s
-    miss *= 0.85 ** max(0, len(platforms) - 1)
-    miss *= 0.9 ** max(0, len(categories) - 1)
-    return round(1.0 - miss, 3)
+    """0..1 lead strength for one seller from the judgements of their listings (formula in crawler.leads)."""
+    flagged = [j for j in judgements if j.sells_reviews]
+    platforms = set().union(*(j.platforms for j in flagged)) if flagged else set()
+    categories = set().union(*(j.categories for j in flagged)) & REVIEW_CATEGORIES if flagged else set()
+    return lead_score([j.score for j in flagged], categories, platforms)
