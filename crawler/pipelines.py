@@ -8,6 +8,7 @@ from itemadapter import ItemAdapter
 from scrapy import signals
 from scrapy.exceptions import DropItem
 
+from crawler.health import degraded_reasons
 from crawler.items import Listing, Removal, Seller
 from crawler.store import Store
 
@@ -70,6 +71,10 @@ class StorePipeline:
         errors = stats.get("log_count/ERROR", 0) + stats.get("spider_exceptions/count", 0)
         # A run that did not finish on its own is not healthy, whatever it stored.
         status = "ok" if reason == "finished" else "failed"
+        # Failed health checks (crawler/monitors.py, run before this receiver) make a finished run degraded.
+        reasons = degraded_reasons(stats)
+        if reasons and status == "ok":
+            status = "degraded"
         counts = {
             "pages": stats.get("response_received_count", 0),
             "listings": stats.get("turfwatch/listings", 0),
@@ -77,7 +82,8 @@ class StorePipeline:
             "new_leads": stats.get("turfwatch/new_leads", 0),
             "errors": errors,
         }
-        self.store.finish_run(self.run_id, reason=reason, status=status, stats=_jsonable(stats), counts=counts)
+        self.store.finish_run(self.run_id, reason=reason, status=status, stats=_jsonable(stats), counts=counts,
+                              status_reason="; ".join(reasons) or None)
         self.store.close()
         self.store = None
 

@@ -1,5 +1,11 @@
 """Scrapy settings for turfwatch: polite by default, evidence-keeping, one file."""
 
+from pathlib import Path as _Path
+
+from crawler import items as _items
+
+_SCHEMAS = _Path(__file__).parent / "schemas"
+
 BOT_NAME = "turfwatch"
 SPIDER_MODULES = ["spiders"]
 NEWSPIDER_MODULE = "spiders"
@@ -36,13 +42,23 @@ DOWNLOADER_MIDDLEWARES = {
 }
 SPIDER_MIDDLEWARES = {
     "crawler.middlewares.CaptureLinkMiddleware": 550,
+    "crawler.drift.EmptySearchPageMiddleware": 560,
 }
 ITEM_PIPELINES = {
+    # Counts schema errors only (items are still stored); the run-health monitor reads the count.
+    "spidermon.contrib.scrapy.pipelines.ItemValidationPipeline": 400,
     "crawler.pipelines.StorePipeline": 500,
 }
 EXTENSIONS = {
     "crawler.capture.WarcCapture": 500,
     "crawler.extensions.Progress": 510,
+    # Before StorePipeline's spider_closed (pipelines connect later), so a failed check is stored.
+    "spidermon.contrib.scrapy.extensions.Spidermon": 520,
+}
+# Add-ons only change settings: a job's JOBDIR, and the shared Redis frontier.
+ADDONS = {
+    "crawler.jobs.JobAddon": 100,
+    "crawler.distributed.RedisFrontier": 110,
 }
 
 # --- turfwatch ---------------------------------------------------------------
@@ -61,6 +77,34 @@ TURFWATCH_BLOCK_BACKOFF = 10
 TURFWATCH_BLOCK_BACKOFF_MAX = 120
 # Seconds between progress lines on stderr (0 = off).
 TURFWATCH_PROGRESS_INTERVAL = 5.0
+# Name of a resumable job: its state lives in `<db dir>/jobs/<name>` (JOBDIR).
+TURFWATCH_JOB = None
+# Redis URL of a frontier shared by the workers of one job (None = off).
+TURFWATCH_REDIS_URL = None
+
+# --- Run health (Spidermon): a run failing a check is stored as `degraded` -----
+SPIDERMON_ENABLED = True
+SPIDERMON_SPIDER_CLOSE_MONITORS = ["crawler.monitors.RunHealthSuite"]
+SPIDERMON_VALIDATION_SCHEMAS = {
+    _items.Listing: str(_SCHEMAS / "listing.json"),
+    _items.Seller: str(_SCHEMAS / "seller.json"),
+}
+SPIDERMON_MAX_ITEM_VALIDATION_ERRORS = 0
+SPIDERMON_ADD_FIELD_COVERAGE = True
+SPIDERMON_FIELD_COVERAGE_SKIP_IF_NO_ITEM = True
+# Share of listings that must carry each field.
+SPIDERMON_FIELD_COVERAGE_RULES = {"Listing/title": 0.99, "Listing/seller_id": 0.99, "Listing/url": 0.99}
+# Share of answers per status class above which the site is fighting back.
+TURFWATCH_MAX_HTTP_ERROR_SHARE = {"4xx": 0.2, "5xx": 0.05}
+# Codes the spiders expect (a removed listing answers 404/410): not errors.
+TURFWATCH_HTTP_CODES_EXPECTED = [404, 410]
+# Share of fetched pages from which nothing could be read (markup drift).
+TURFWATCH_MAX_UNPARSED_SHARE = 0.02
+# Listings fewer than this share of the median of the last TURFWATCH_HISTORY_RUNS
+# healthy runs of the same crawl (same spider, same arguments) mark the run degraded.
+TURFWATCH_MIN_ITEMS_RATIO = 0.5
+TURFWATCH_HISTORY_RUNS = 5
+TURFWATCH_HISTORY_MIN_RUNS = 1
 
 LOG_LEVEL = "INFO"
 FEED_EXPORT_ENCODING = "utf-8"

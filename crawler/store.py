@@ -223,6 +223,12 @@ def _listing_side(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE listings ADD COLUMN side TEXT NOT NULL DEFAULT 'seller'")
 
 
+@migrations(name="0005_run_status_reason")
+def _run_status_reason(db: sqlite_utils.Database) -> None:
+    # Why a run is `degraded` or `failed`: the checks it failed, in one line.
+    db.execute("ALTER TABLE runs ADD COLUMN status_reason TEXT")
+
+
 LEAD_STATUSES = ("new", "confirmed", "dismissed", "reported", "removed")
 
 
@@ -283,13 +289,14 @@ class Store:
             )
         return int(cursor.lastrowid)
 
-    def finish_run(self, run_id: int, *, reason: str, status: str, stats: dict, counts: dict) -> None:
+    def finish_run(self, run_id: int, *, reason: str, status: str, stats: dict, counts: dict,
+                   status_reason: str | None = None) -> None:
         with self.db.atomic():
             self.db.execute(
-                """UPDATE runs SET finished_at = ?, finish_reason = ?, status = ?, stats = ?,
+                """UPDATE runs SET finished_at = ?, finish_reason = ?, status = ?, status_reason = ?, stats = ?,
                    pages = ?, listings = ?, flagged = ?, new_leads = ?, errors = ? WHERE id = ?""",
                 [
-                    utc_now(), reason, status, _json(stats),
+                    utc_now(), reason, status, status_reason, _json(stats),
                     counts.get("pages", 0), counts.get("listings", 0), counts.get("flagged", 0),
                     counts.get("new_leads", 0), counts.get("errors", 0), run_id,
                 ],
