@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 import scrapy
 
+from crawler.distributed import parse_part, split_part
 from crawler.items import Listing
 
 
@@ -42,6 +43,8 @@ class MarketplaceSpider(scrapy.Spider):
         max_pages: Any = None,
         follow_sellers: Any = "1",
         recheck: Any = "1",
+        part: Any = None,
+        of: Any = None,
         **kwargs: Any,
     ):
         super().__init__(*args, **kwargs)
@@ -51,6 +54,9 @@ class MarketplaceSpider(scrapy.Spider):
             lines = Path(queries_file).read_text(encoding="utf-8").splitlines()
             queries_list += [q.strip() for q in lines if q.strip() and not q.lstrip().startswith("#")]
         self.queries = queries_list or list(self.default_queries)
+        # Several Scrapyd nodes: part k of n crawls every n-th query.
+        self.part, self.of = parse_part(part, of)
+        self.queries = split_part(self.queries, self.part, self.of)
         self.start_urls = split_arg(start_urls)
         # Page JSON is seller-controlled: links in it must not walk the crawl off the site.
         self.allowed_domains = [urlsplit(self.base_url).hostname or ""]
@@ -61,6 +67,7 @@ class MarketplaceSpider(scrapy.Spider):
         self.run_args = {
             "base_url": self.base_url, "queries": self.queries, "start_urls": self.start_urls,
             "max_pages": self.max_pages, "follow_sellers": self.follow_sellers, "recheck": self.recheck,
+            **({"part": self.part, "of": self.of} if self.of > 1 else {}),
         }
         self._flagger = None
 
