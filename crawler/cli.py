@@ -92,19 +92,32 @@ def demo(db_path: Path, port: int, day: int) -> None:
         raise click.ClickException(f"the crawl ended with reason {result.finish_reason!r}")
 
 
+def _job_name(ctx, param, value: str | None) -> str | None:
+    from crawler.jobs import validate_job_name
+
+    try:
+        return None if value is None else validate_job_name(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--job") from None
+
+
 @cli.command()
 @click.argument("spider")
 @db_option()
 @click.option("-a", "spider_args", multiple=True, metavar="NAME=VALUE", help="Spider argument (repeatable), e.g. -a queries='amazon reviews'.")
 @click.option("-s", "setting_args", multiple=True, metavar="NAME=VALUE", help="Scrapy setting (repeatable).")
 @click.option("--base-url", help="Crawl this host instead of the real site (e.g. a demo marketplace).")
-def crawl(spider: str, db_path: Path, spider_args: tuple[str, ...], setting_args: tuple[str, ...], base_url: str | None) -> None:
+@click.option("--job", callback=_job_name, metavar="NAME",
+              help="Resumable job: stop with Ctrl-C, run again with the same NAME to go on (state in <db dir>/jobs/NAME).")
+def crawl(spider: str, db_path: Path, spider_args: tuple[str, ...], setting_args: tuple[str, ...], base_url: str | None,
+          job: str | None) -> None:
     """Crawl a marketplace with SPIDER, flag what it finds and store it."""
     from scrapy.spiderloader import SpiderLoader
 
     from crawler.runner import project_settings, run_crawl
 
-    settings = project_settings({**parse_pairs(setting_args, "-s"), "TURFWATCH_DB": str(db_path)})
+    settings = project_settings({**parse_pairs(setting_args, "-s"), "TURFWATCH_DB": str(db_path),
+                                 **({"TURFWATCH_JOB": job} if job else {})})
     known = SpiderLoader.from_settings(settings).list()
     if spider not in known:
         raise click.ClickException(f"no spider {spider!r}; known spiders: {', '.join(sorted(known))}")
@@ -152,6 +165,41 @@ def triage(seller: str, db_path: Path, status: str, note: str | None, who: str) 
         except LookupError as exc:
             raise click.ClickException(str(exc)) from None
     click.echo(f"{formats.terminal_safe(seller)}: {old} -> {new} (by {formats.terminal_safe(who)})")
+
+
+@cli.command()
+@click.argument("listing")
+@db_option()
+def explain(listing: str, db_path: Path) -> None:
+    """Show why the stored LISTING (URL, `marketplace:listing_id` or listing_id) was flagged."""
+    from crawler.explain import explain_listing
+
+    with open_store(db_path) as store:
+        try:
+            found = explain_listing(store, listing)
+        except LookupError as exc:
+            raise click.ClickException(str(exc)) from None
+    row = found["listing"]
+
+    def t(value) -> str:  # seller text: one line, control characters shown, never acted on
+        return formats.terminal_safe(value.replace("\n", " ") if isinstance(value, str) else value)
+
+    verdict = "SELLS REVIEWS" if row["sells_reviews"] else "no review offer"
+    click.echo(f"{t(row['marketplace'])}:{t(row['listing_id'])}  {verdict}  score={row['score']:.2f}  "
+               f"language={row['language']}  seller={t(row['seller_id'])}")
+    click.echo(f"  {t(row['title'])}\n  {t(row['url'])}" + (f"\n  removed {row['removed_at']}" if row["removed_at"] else ""))
+    for f in found["flags"]:
+        ctx = f["context"]
+        click.echo(f"\n  {f['rule_id']}@{f['rule_version']}  {f['category']}  {f['field']}[{f['span_start']}:{f['span_end']}]"
+                   f"  score={f['score']:.2f}")
+        click.echo(f"    {t(ctx['before'])}[[{t(ctx['match'])}]]{t(ctx['after'])}"
+                   + ("" if ctx["placed"] else "  (stored text and flag disagree)"))
+        click.echo(f"    legal: {'; '.join(f['legal'])}")
+        click.echo(f"    why: {t(f['explanation'])}")
+        if f["capture_id"]:
+            click.echo(f"    evidence: {f['capture_id']} fetched {f['fetched_at']} sha256 {f['sha256']} in {f['warc_file']}")
+    if not found["flags"]:
+        click.echo("  No flags on the current version.")
 
 
 @cli.command()

@@ -145,3 +145,19 @@ def test_flag_command_explains_the_match():
     result = turfwatch("flag", "I will post 5 star google reviews on your business profile")
     assert result.returncode == 0, result.stderr
     assert "[[" in result.stdout and "FTC" in result.stdout
+
+
+def test_explain_shows_span_rule_law_and_capture(demo_runs):
+    db = demo_runs["day1"]
+    with sqlite3.connect(db) as conn:
+        listing_id, text = conn.execute(
+            "SELECT listing_id, matched_text FROM flags ORDER BY score DESC, listing_id LIMIT 1").fetchone()
+    result = turfwatch("explain", f"fiverr:{listing_id}", "--db", str(db))
+    assert result.returncode == 0, result.stderr
+    from crawler.formats import terminal_safe
+
+    assert f"[[{terminal_safe(text.replace(chr(10), ' '))}]]" in result.stdout
+    assert "SELLS REVIEWS" in result.stdout and "legal: FTC 16 CFR" in result.stdout
+    assert "evidence: <urn:uuid:" in result.stdout and "sha256" in result.stdout
+    missing = turfwatch("explain", "fiverr:0", "--db", str(db))
+    assert missing.returncode == 1 and "no listing" in missing.stderr
