@@ -133,6 +133,13 @@ def crawl(spider: str, db_path: Path, spider_args: tuple[str, ...], setting_args
     )
     if result.finish_reason != "finished":
         raise click.ClickException(f"the crawl ended with reason {result.finish_reason!r}")
+    from crawler.health import degraded_reasons
+
+    reasons = degraded_reasons(stats)
+    if reasons:
+        error = click.ClickException(f"run {result.run_id} degraded: " + "; ".join(reasons))
+        error.exit_code = 3  # cron and systemd can tell "finished, but look at it" from a failure
+        raise error
 
 
 @cli.command()
@@ -218,6 +225,8 @@ def runs(db_path: Path, limit: int) -> None:
             f"{r['id']:>4}  {r['spider']:<10} {r['started_at']:<21} {r['status']:<9} {r['finish_reason'] or '-':<12} "
             f"{r['pages'] or 0:>6} {r['listings'] or 0:>8} {r['flagged'] or 0:>7} {r['new_leads'] or 0:>9} {r['errors'] or 0:>6}"
         )
+        if r.get("status_reason"):  # why a run is degraded: the checks it failed
+            click.echo(f"{'':>6}{formats.terminal_safe(r['status_reason'])}")
 
 
 # --- Commands that live beside their library code: one add_command line each. ---

@@ -75,6 +75,15 @@ def unparsed_share(stats: Mapping, max_share: float) -> str | None:
     return f"pages not parsed: {bad}/{ok_pages} ({share:.0%} > {max_share:.0%}; {detail}) - markup changed?"
 
 
+def spider_exceptions(stats: Mapping, max_count: int) -> str | None:
+    """Callbacks that raised: pages fetched whose items were lost to a bug, not to the site."""
+    n = int(stats.get("spider_exceptions/count", 0))
+    if n <= max_count:
+        return None
+    kinds = sorted(k.rsplit("/", 1)[-1] for k in stats if k.startswith("spider_exceptions/") and k != "spider_exceptions/count")
+    return f"spider exceptions: {n} > {max_count} ({', '.join(kinds)})"
+
+
 def item_count_vs_history(count: int, history: list[int], min_ratio: float, min_runs: int = 1) -> str | None:
     """Fewer items than `min_ratio` of the median of earlier healthy runs of the same crawl."""
     if len(history) < max(min_runs, 1):

@@ -67,6 +67,16 @@ class UnparsedPagesMonitor(_HealthMonitor):
         return health.unparsed_share(self.data.stats, self.crawler.settings.getfloat("TURFWATCH_MAX_UNPARSED_SHARE"))
 
 
+@monitors.name("Spider exceptions")
+class SpiderExceptionMonitor(_HealthMonitor):
+    """Callbacks do not raise."""
+
+    check_name = "spider_exceptions"
+
+    def reason(self):
+        return health.spider_exceptions(self.data.stats, self.crawler.settings.getint("TURFWATCH_MAX_SPIDER_EXCEPTIONS", 0))
+
+
 @monitors.name("Item count against history")
 class ItemCountHistoryMonitor(_HealthMonitor):
     """As many listings as earlier healthy runs of the same crawl (same spider, same arguments)."""
@@ -91,4 +101,4 @@ class RunHealthSuite(MonitorSuite):
     """Every check of a finished crawl (SPIDERMON_SPIDER_CLOSE_MONITORS)."""
 
     monitors = [FieldCoverageMonitor, ItemValidationMonitor, HttpErrorShareMonitor, UnparsedPagesMonitor,
-                ItemCountHistoryMonitor]
+                SpiderExceptionMonitor, ItemCountHistoryMonitor]

@@ -10,6 +10,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from crawler.demo import pages
 from crawler.demo.content import Catalog, load_catalog
 from crawler.demo.days import DayChanges, catalog_for_day
+from crawler.demo.faults import Faults
+from crawler.demo.scale import scale_catalog
 from crawler.demo.truth import GroundTruth, truth_from_catalog
 
 
@@ -35,6 +37,9 @@ class _Handler(BaseHTTPRequestHandler):
         self._respond(send_body=False)
 
     def _respond(self, send_body: bool):
+        faults = getattr(self.server, "faults", None)
+        if faults is not None and faults.respond(self, send_body):
+            return  # a fault switch answered (or dropped) this request
         status, ctype, body = self._route()
         self.send_response(status)
         self.send_header("Content-Type", ctype)
@@ -79,8 +84,11 @@ class _Handler(BaseHTTPRequestHandler):
 class DemoMarketplace:
     """The demo site on host:port (port 0 picks a free port); use as a context manager or start()/stop()."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, data_dir: str | Path | None = None, day: int = 1):
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, data_dir: str | Path | None = None, day: int = 1,
+                 faults: Faults | None = None, scale: int = 1):
         self.host = host
+        self.faults = faults  # crawler/demo/faults.py; settable before start()
+        self.scale = scale
         self.port = port
         self._base_catalog = load_catalog(data_dir)
         self._server: _Server | None = None
@@ -91,6 +99,7 @@ class DemoMarketplace:
         """Show the site as it stands on `day` (1 = as shipped); works while serving."""
         self.day = day
         self.catalog, self.changes = catalog_for_day(self._base_catalog, day)
+        self.catalog = scale_catalog(self.catalog, self.scale)
         self.truth: GroundTruth = truth_from_catalog(self.catalog)
         if self._server is not None:
             self._server.catalog = self.catalog
@@ -106,6 +115,7 @@ class DemoMarketplace:
         server = _Server((self.host, self.port), _Handler)
         self.port = server.server_address[1]
         server.catalog = self.catalog
+        server.faults = self.faults.bind(self.catalog) if self.faults else None
         server.base_url = self.base_url
         server.host_header = f"{self.host}:{self.port}"
         self._server = server
@@ -116,6 +126,8 @@ class DemoMarketplace:
     def stop(self) -> None:
         if self._server is None:
             return
+        if self.faults:
+            self.faults.stop()
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=5)
