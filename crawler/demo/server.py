@@ -12,6 +12,7 @@ from crawler.demo.content import Catalog, load_catalog
 from crawler.demo.days import DayChanges, catalog_for_day
 from crawler.demo.faults import Faults
 from crawler.demo.scale import scale_catalog
+from crawler.demo.shapes.server import ShapeSites
 from crawler.demo.truth import GroundTruth, truth_from_catalog
 
 
@@ -93,6 +94,8 @@ class DemoMarketplace:
         self._base_catalog = load_catalog(data_dir)
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
+        # The other marketplace shapes (SEOClerks, PeoplePerHour, Freelancer, configured sites), one port each.
+        self.shapes = ShapeSites(host)
         self.set_day(day)
 
     def set_day(self, day: int) -> DayChanges:
@@ -109,6 +112,16 @@ class DemoMarketplace:
     def base_url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
+    @property
+    def base_urls(self) -> dict[str, str]:
+        """marketplace -> base URL of every shape this demo serves (while started)."""
+        return {"fiverr": self.base_url, **self.shapes.base_urls}
+
+    @property
+    def truths(self) -> dict[str, GroundTruth]:
+        """marketplace -> ground truth (review sellers, or review buyers on a buyer marketplace)."""
+        return {"fiverr": self.truth, **self.shapes.truths}
+
     def start(self) -> "DemoMarketplace":
         if self._server is not None:
             return self
@@ -121,9 +134,11 @@ class DemoMarketplace:
         self._server = server
         self._thread = threading.Thread(target=server.serve_forever, name="demo-marketplace", daemon=True)
         self._thread.start()
+        self.shapes.start()
         return self
 
     def stop(self) -> None:
+        self.shapes.stop()
         if self._server is None:
             return
         if self.faults:

@@ -16,6 +16,7 @@ class GroundTruth:
     gig_labels: dict[str, int]  # gig id (str) -> sells_reviews 0/1
     gig_category: dict[str, str]  # gig id (str) -> review_fabrication | incentivized_reviews | review_suppression | fake_engagement | none
     gig_seller: dict[str, str] = field(default_factory=dict)  # gig id (str) -> seller username
+    side: str = "seller"  # "buyer" on a marketplace of buyer projects: review_sellers are then review buyers
 
     def score(self, lead_sellers: Iterable[str]) -> dict:
         leads = set(lead_sellers)
