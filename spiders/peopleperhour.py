@@ -1,0 +1,75 @@
+"""PeoplePerHour spider: Hourlie lists (by query, or all) -> Hourlie pages -> profiles of flagged sellers."""
+
+from __future__ import annotations
+
+from scrapy import Request
+from scrapy.http import Response
+
+from crawler.items import Removal
+from crawler.pages import peopleperhour as pages
+from spiders.base import MarketplaceSpider
+
+
+class PeoplePerHourSpider(MarketplaceSpider):
+    name = "peopleperhour"
+    marketplace = pages.MARKETPLACE
+    default_base_url = "https://www.peopleperhour.com"
+    default_queries = ("reviews", "google reviews", "amazon reviews", "trustpilot", "ratings", "testimonials",
+                       "reseñas", "bewertungen")
+
+    async def start(self):
+        for url in self.start_urls:
+            yield Request(url, callback=self.route)
+        for listing_id, url in self.known_listings():
+            yield self.hourlie_request(url, listing_id=listing_id)
+        for query in self.queries:
+            # `-a queries=*` lists every Hourlie: /hire-freelancers?page=N.
+            q = None if query == "*" else query
+            yield Request(pages.list_url(self.base_url, q), callback=self.parse_list, cb_kwargs={"page": 1})
+
+    def route(self, response: Response):
+        kind = pages.page_kind(response.url)
+        if kind == "list":
+            return self.parse_list(response, page=1)
+        if kind == "hourlie":
+            return self.parse_hourlie(response)
+        if kind == "profile":
+            return self.parse_profile(response)
+        self.logger.warning("Not a page turfwatch reads: %s", response.url)
+        return None
+
+    def parse_list(self, response: Response, page: int = 1):
+        found = pages.parse_list(response.text, response.url)
+        self.crawler.stats.inc_value("turfwatch/search_pages")
+        for url in found.urls:
+            yield self.hourlie_request(url)
+        if found.next_url and page < self.max_pages:
+            yield Request(found.next_url, callback=self.parse_list, cb_kwargs={"page": page + 1})
+
+    def hourlie_request(self, url: str, listing_id: str | None = None) -> Request:
+        return Request(url, callback=self.parse_hourlie, cb_kwargs={"listing_id": listing_id},
+                       meta={"handle_httpstatus_list": [404, 410]})
+
+    def parse_hourlie(self, response: Response, listing_id: str | None = None):
+        if response.status in (404, 410):
+            yield Removal(self.marketplace, pages.canonical_url(response.url), response.status,
+                          listing_id=listing_id or pages.hourlie_id(response.url))
+            return
+        listing = pages.parse_hourlie(response.text, response.url)
+        if listing is None:
+            self.crawler.stats.inc_value("turfwatch/unparsed_listing")
+            self.logger.error("No Hourlie could be read from %s", response.url)
+            return
+        yield pages.seller_of(response.text, listing, self.base_url)
+        yield self.judge(listing)
+        if listing.sells_reviews and self.follow_sellers:
+            yield Request(pages.profile_url(self.base_url, listing.seller_id), callback=self.parse_profile)
+
+    def parse_profile(self, response: Response):
+        seller = pages.parse_profile(response.text, response.url)
+        if seller is None:
+            self.crawler.stats.inc_value("turfwatch/unparsed_seller")
+            return
+        yield seller
+        for url in seller.listing_urls:
+            yield self.hourlie_request(url)

@@ -1,0 +1,82 @@
+"""SEOClerks spider: search queries and review categories -> service pages -> user pages of flagged sellers."""
+
+from __future__ import annotations
+
+from scrapy import Request
+from scrapy.http import Response
+
+from crawler.items import Removal
+from crawler.pages import seoclerks as pages
+from spiders.base import MarketplaceSpider, split_arg
+
+
+class SeoclerksSpider(MarketplaceSpider):
+    name = "seoclerks"
+    marketplace = pages.MARKETPLACE
+    default_base_url = "https://www.seoclerks.com"
+    default_queries = ("reviews", "google reviews", "amazon reviews", "trustpilot", "ratings", "testimonials",
+                       "remove negative reviews", "reseñas", "bewertungen")
+
+    def __init__(self, *args, categories=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.categories = split_arg(categories) or list(pages.REVIEW_CATEGORIES)
+        self.run_args["categories"] = self.categories
+
+    async def start(self):
+        for url in self.start_urls:
+            yield Request(url, callback=self.route)
+        for listing_id, url in self.known_listings():
+            yield self.service_request(url, listing_id=listing_id)
+        for category in self.categories:
+            yield Request(pages.category_url(self.base_url, category), callback=self.parse_cards, cb_kwargs={"page": 1})
+        for query in self.queries:
+            yield Request(pages.search_url(self.base_url, query), callback=self.parse_cards, cb_kwargs={"page": 1})
+
+    def route(self, response: Response):
+        kind = pages.page_kind(response.url)
+        if kind == "cards":
+            return self.parse_cards(response, page=1)
+        if kind == "service":
+            return self.parse_service(response)
+        if kind == "user":
+            return self.parse_user(response)
+        self.logger.warning("Not a page turfwatch reads: %s", response.url)
+        return None
+
+    def parse_cards(self, response: Response, page: int = 1):
+        cards = pages.parse_cards(response.text, response.url)
+        self.crawler.stats.inc_value("turfwatch/search_pages")
+        if not cards.cards and b"listbit" not in response.body:
+            self.logger.warning("No service cards on %s (markup changed?)", response.url)
+        for card in cards.cards:
+            yield self.service_request(card.url, card)
+        if cards.next_url and page < self.max_pages:
+            yield Request(cards.next_url, callback=self.parse_cards, cb_kwargs={"page": page + 1})
+
+    def service_request(self, url: str, card: pages.ServiceCard | None = None, listing_id: str | None = None) -> Request:
+        return Request(url, callback=self.parse_service, cb_kwargs={"card": card, "listing_id": listing_id},
+                       meta={"handle_httpstatus_list": [404, 410]})
+
+    def parse_service(self, response: Response, card: pages.ServiceCard | None = None, listing_id: str | None = None):
+        if response.status in (404, 410):
+            yield Removal(self.marketplace, pages.canonical_url(response.url), response.status,
+                          listing_id=listing_id or (card.service_id if card else None))
+            return
+        listing = pages.parse_service(response.text, response.url, card)
+        if listing is None:
+            self.crawler.stats.inc_value("turfwatch/unparsed_listing")
+            self.logger.error("No service could be read from %s", response.url)
+            return
+        yield pages.seller_of(listing, self.base_url)
+        yield self.judge(listing)
+        if listing.sells_reviews and self.follow_sellers:
+            yield Request(pages.user_url(self.base_url, listing.seller_id), callback=self.parse_user)
+
+    def parse_user(self, response: Response):
+        seller = pages.parse_user(response.text, response.url)
+        if seller is None:
+            self.crawler.stats.inc_value("turfwatch/unparsed_seller")
+            return
+        yield seller
+        for url in seller.listing_urls:
+            yield self.service_request(url)
