@@ -56,29 +56,35 @@ def cli() -> None:
 def demo(db_path: Path, port: int, day: int) -> None:
     """Start the demo marketplace, crawl it, flag, store, and show the leads."""
     from crawler.demo import DemoMarketplace
-    from crawler.runner import LOCAL_DEMO_SETTINGS, project_settings, run_crawl
+    from crawler.demo.crawls import demo_crawls, marketplace_reports, overall, report_lines
+    from crawler.runner import LOCAL_DEMO_SETTINGS, project_settings, run_crawls
 
     with DemoMarketplace(port=port, day=day) as site:
-        click.echo(f"Demo marketplace at {site.base_url}; crawling into {db_path} ...", err=True)
+        click.echo(f"Demo marketplace at {site.base_url} (and {len(site.base_urls) - 1} more marketplace shapes); "
+                   f"crawling into {db_path} ...", err=True)
         settings = project_settings({**LOCAL_DEMO_SETTINGS, "TURFWATCH_DB": str(db_path), "LOG_LEVEL": "WARNING"})
-        result = run_crawl("fiverr", settings=settings, spider_args={"base_url": site.base_url})
-        truth = site.truth
+        # Every demo marketplace at once, in one process: the reactor starts only once.
+        crawls = demo_crawls(site.base_urls)
+        results = run_crawls(crawls, settings=settings)
+        crawled = [args.get("config") and _site_name(args["config"]) or spider for spider, args in crawls]
+        truths = site.truths
     with open_store(db_path) as store:
         leads = store.leads()
         counts = store.counts()
         history = store.history_counts()
     click.echo(formats.leads_table(leads))
-    report = truth.score(lead["seller_id"] for lead in leads)
+    reports = marketplace_reports(truths, leads, crawled)
+    report = overall(reports)
     click.echo(f"Database: {db_path.resolve()}")
+    runs = [r.run_id for r in results if r.run_id is not None]
+    reasons = sorted({r.finish_reason for r in results})
     click.echo(
-        f"Run {result.run_id}: {result.finish_reason}; {result.stats.get('response_received_count', 0)} pages, "
+        f"Runs {min(runs, default=0)}-{max(runs, default=0)} ({len(results)} marketplaces): {', '.join(reasons)}; "
+        f"{sum(r.stats.get('response_received_count', 0) for r in results)} pages, "
         f"{counts['listings']} listings, {counts['sellers']} sellers, {counts['flags']} flags, {counts['leads']} leads"
     )
-    click.echo(
-        f"Against the demo's ground truth: found {report['found']} of {report['review_sellers']} review sellers "
-        f"(recall {report['recall']:.1%}); {report['innocent_leads']} of {report['leads']} leads innocent "
-        f"({report['innocent_share']:.1%})."
-    )
+    for line in report_lines(reports):
+        click.echo(line)
     click.echo(
         f"History: {history['versions']} listing versions, {history['removed']} listings removed, "
         f"{history['links']} relist links."
@@ -88,8 +94,15 @@ def demo(db_path: Path, port: int, day: int) -> None:
         click.echo("Missed: " + ", ".join(formats.terminal_safe(s) for s in report["missed"]))
     if report["innocent"]:
         click.echo("Innocent leads: " + ", ".join(formats.terminal_safe(s) for s in report["innocent"]))
-    if result.finish_reason != "finished":
-        raise click.ClickException(f"the crawl ended with reason {result.finish_reason!r}")
+    failed = [f"{name}: {r.finish_reason}" for name, r in zip(crawled, results) if r.finish_reason != "finished"]
+    if failed:
+        raise click.ClickException(f"crawls did not finish: {', '.join(failed)}")
+
+
+def _site_name(config_path: str) -> str:
+    from crawler.siteconfig import load_config
+
+    return load_config(config_path).name
 
 
 def _job_name(ctx, param, value: str | None) -> str | None:
