@@ -1,4 +1,9 @@
-"""Listings/second of the full flagger versus spaCy's tokenizer alone on the same synthetic listings."""
+"""Listings/second of the full flagger versus spaCy's tokenizer alone on the same listings, for two workloads.
+
+(a) marketplace mix: the demo marketplace's gigs (title, description, tags, packages, FAQ; about 14% sell
+    reviews, many hard negatives), replicated to -n listings. The speed goal is stated against this one.
+(b) dev recombined: listings stitched from 2-3 dev descriptions, 80% positive: the worst case, printed too.
+"""
 from __future__ import annotations
 
 import argparse
@@ -15,6 +20,8 @@ import spacy  # noqa: E402
 
 from crawler.flagging import get_flagger  # noqa: E402
 from crawler.flagging.flagger import FIELD_SEPARATOR, listing_fields  # noqa: E402
+
+GOAL = 0.40
 
 
 def default_dev() -> Path:
@@ -40,35 +47,64 @@ def synthesise(rows: list[dict], n: int, seed: int) -> list[dict]:
     return out
 
 
+def marketplace(n: int, seed: int) -> list[dict]:
+    """The demo marketplace's gigs as crawled, replicated and shuffled to n listings."""
+    from crawler.demo import load_catalog
+
+    gigs = [dict(g) for g in load_catalog().gigs]
+    rng = random.Random(seed)
+    out = [gigs[i % len(gigs)] for i in range(n)]
+    rng.shuffle(out)
+    return out
+
+
+def _text(listing: dict) -> str:
+    return FIELD_SEPARATOR.join(t for _, t in listing_fields(listing))
+
+
+def measure(name: str, listings: list[dict], warm: list[dict], flagger, tokenizer, repeat: int) -> float:
+    texts = [_text(x) for x in listings]
+    chars = sum(map(len, texts)) / len(texts)
+    flagger.judge_many(warm)
+    list(tokenizer.pipe(_text(x) for x in warm))
+    tok_s = flag_s = float("inf")
+    judgements = []
+    for _ in range(repeat):  # best of `repeat`, interleaved, so both see the same machine noise
+        t0 = time.perf_counter()
+        for _ in tokenizer.pipe(texts, batch_size=256):
+            pass
+        tok_s = min(tok_s, time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        judgements = flagger.judge_many(listings)
+        flag_s = min(flag_s, time.perf_counter() - t0)
+    tok_rate, flag_rate = len(texts) / tok_s, len(listings) / flag_s
+    ratio = flag_rate / tok_rate
+    print(f"== {name}: {len(listings)} listings, mean length {chars:.0f} chars, "
+          f"flagged {sum(j.sells_reviews for j in judgements)}")
+    print(f"  tokenizer only (spacy.blank('en').tokenizer.pipe): {tok_rate:,.0f} listings/s")
+    print(f"  full flagger (judge_many):                        {flag_rate:,.0f} listings/s")
+    print(f"  ratio flagger/tokenizer: {ratio:.2f}")
+    return ratio
+
+
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__)
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--dev", type=Path, default=default_dev())
     ap.add_argument("-n", type=int, default=3000)
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--repeat", type=int, default=3, help="timed runs per workload; the best is reported")
     args = ap.parse_args()
     rows = [json.loads(line) for line in args.dev.read_text(encoding="utf-8").splitlines() if line.strip()]
-    warm = synthesise(rows, 300, args.seed + 1)
-    listings = synthesise(rows, args.n, args.seed)
-    texts = [FIELD_SEPARATOR.join(t for _, t in listing_fields(x)) for x in listings]
-    chars = sum(map(len, texts)) / len(texts)
 
-    flagger = get_flagger()
+    flagger = get_flagger()  # the pipeline is built once, here
     tokenizer = spacy.blank("en").tokenizer
-    flagger.judge_many(warm)
-    list(tokenizer.pipe(FIELD_SEPARATOR.join(t for _, t in listing_fields(x)) for x in warm))
-
-    t0 = time.perf_counter()
-    for _ in tokenizer.pipe(texts, batch_size=256):
-        pass
-    tok_s = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    judgements = flagger.judge_many(listings)
-    flag_s = time.perf_counter() - t0
-    tok_rate, flag_rate = len(texts) / tok_s, len(listings) / flag_s
-    print(f"listings: {len(listings)}  mean length: {chars:.0f} chars  flagged: {sum(j.sells_reviews for j in judgements)}")
-    print(f"tokenizer only (spacy.blank('en').tokenizer.pipe): {tok_rate:,.0f} listings/s")
-    print(f"full flagger (judge_many):                        {flag_rate:,.0f} listings/s")
-    print(f"ratio flagger/tokenizer: {flag_rate / tok_rate:.2f} (goal >= 0.40)")
+    market = marketplace(args.n, args.seed)
+    ratio_a = measure("(a) marketplace mix (demo gigs)", market, market[:300], flagger, tokenizer, args.repeat)
+    ratio_b = measure("(b) dev recombined (80% positive, worst case)", synthesise(rows, args.n, args.seed),
+                      synthesise(rows, 300, args.seed + 1), flagger, tokenizer, args.repeat)
+    verdict = "met" if ratio_a >= GOAL else "NOT met"
+    print(f"goal: flagger >= {GOAL:.2f} x tokenizer on (a): {ratio_a:.2f} -> {verdict}  "
+          f"(worst case (b): {ratio_b:.2f})")
     return 0
 
 

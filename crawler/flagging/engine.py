@@ -5,6 +5,7 @@ import re
 from bisect import bisect_right
 from dataclasses import dataclass
 
+from spacy.attrs import IDX, LENGTH, LOWER, NORM
 from spacy.tokens import Doc
 
 from .rules import Condition, Rule
@@ -17,6 +18,7 @@ NEGATABLE = frozenset({"review", "review_soft", "offer_verb", "incentive", "remo
                        "engagement_count"})
 NEGATION_WINDOW = 3
 OFFICIAL_NEGATION_WINDOW = 5
+_TOKEN_ATTRS = [IDX, LENGTH, LOWER, NORM]
 
 # Plain words for the cues that support a flag, used in explanations.
 SUPPORT_WORDS = {
@@ -67,32 +69,36 @@ class ListingCues:
     """The cues of one listing's Doc, indexed by label, with field, clause and chunk positions."""
 
     def __init__(self, doc: Doc, field_starts: list[int], field_is_tag: list[bool], raw: list[tuple[str, int, int]],
-                 words: "EngineWords"):
+                 words: "EngineWords", text: str | None = None):
         self.doc = doc
         self.field_starts = field_starts
         self.field_is_tag = field_is_tag
-        text = doc.text
-        self.clause_bounds = [m.start() for m in _CLAUSE_BOUNDARY.finditer(text)]
-        chunk = sorted(self.clause_bounds + [m.start() for m in _CHUNK_BOUNDARY.finditer(text)])
+        if text is None:
+            text = doc.text
+        self.clause_bounds = clause_bounds = [m.start() for m in _CLAUSE_BOUNDARY.finditer(text)]
+        chunk = sorted(clause_bounds + [m.start() for m in _CHUNK_BOUNDARY.finditer(text)])
         self.chunk_bounds = chunk
         self.by_label: dict[str, list[Cue]] = {}
+        self._memo: dict[tuple[str, ...], list[Cue]] = {}
         n = len(doc)
+        # Plain per-token arrays (one C call) instead of a Token object per look-up.
+        idx, length, lower, norm = doc.to_array(_TOKEN_ATTRS).T.tolist() if n else ([], [], [], [])
+        self.idx, self.length, self.text = idx, length, text
         for label, s, e in raw:
             platform = None
             if label.startswith("platform:"):
                 platform = label[9:]
                 label = "platform"
-            last = doc[e - 1]
             if label in ("review", "review_count") and e < n:
-                nxt = doc[e].lower_
+                nxt = lower[e]
                 if nxt in words.modifier_heads:
                     label = "review_modifier"
-                elif label == "review" and e - s == 1 and last.norm_ in ("review", "reviews") and nxt in words.verb_objects:
+                elif label == "review" and e - s == 1 and norm[e - 1] in words.review_nouns and nxt in words.verb_objects:
                     continue  # "review your logo": a verb, not a review on offer
-            c0 = doc[s].idx
-            c1 = last.idx + len(last) - 1
+            c0 = idx[s]
+            c1 = idx[e - 1] + length[e - 1] - 1
             field = bisect_right(field_starts, c0) - 1
-            clause_lo, clause_hi = bisect_right(self.clause_bounds, c0), bisect_right(self.clause_bounds, c1)
+            clause_lo, clause_hi = bisect_right(clause_bounds, c0), bisect_right(clause_bounds, c1)
             if clause_lo != clause_hi and e - s > 1:
                 continue  # a composite cue's wildcard ran over a sentence or field boundary
             cue = Cue(label, s, e, field, clause_lo, clause_hi,
@@ -100,8 +106,7 @@ class ListingCues:
             if label in NEGATABLE or label == "official_process":
                 window = OFFICIAL_NEGATION_WINDOW if label == "official_process" else NEGATION_WINDOW
                 for k in range(max(0, s - window), s):
-                    tok = doc[k]
-                    if tok.norm_ in words.negation and bisect_right(self.clause_bounds, tok.idx) == cue.clause_lo:
+                    if norm[k] in words.negation and bisect_right(clause_bounds, idx[k]) == clause_lo:
                         cue.negated = True
                         break
                 if cue.negated and label == "official_process":
@@ -110,10 +115,21 @@ class ListingCues:
         for cues in self.by_label.values():
             cues.sort(key=lambda c: (c.start, c.end))
 
+    def span_chars(self, start: int, end: int) -> tuple[int, int]:
+        """Character offsets of tokens start..end in the listing text."""
+        return self.idx[start], self.idx[end - 1] + self.length[end - 1]
+
+    def span_text(self, start: int, end: int) -> str:
+        c0, c1 = self.span_chars(start, end)
+        return self.text[c0:c1]
+
     def get(self, labels: tuple[str, ...]) -> list[Cue]:
-        out: list[Cue] = []
-        for label in labels:
-            out.extend(c for c in self.by_label.get(label, ()) if not c.negated)
+        out = self._memo.get(labels)
+        if out is None:  # the rules ask for the same label tuples again and again
+            out = []
+            for label in labels:
+                out.extend(c for c in self.by_label.get(label, ()) if not c.negated)
+            self._memo[labels] = out
         return out
 
     def labels_seen(self) -> set[str]:
@@ -122,9 +138,11 @@ class ListingCues:
 
 @dataclass
 class EngineWords:
-    modifier_heads: frozenset[str]
-    verb_objects: frozenset[str]
-    negation: frozenset[str]
+    """Word sets the engine tests tokens against, as string hashes (compared with LOWER / NORM ids)."""
+    modifier_heads: frozenset[int]
+    verb_objects: frozenset[int]
+    negation: frozenset[int]
+    review_nouns: frozenset[int]
 
 
 def _chains(cues: ListingCues, rule: Rule, steps) -> list[tuple[Cue, ...]]:
@@ -176,7 +194,6 @@ def _find(cues: ListingCues, cond: Condition, field, clo, chi, klo, khi, own=())
 def evaluate(cues: ListingCues, rules: list[Rule], diagnostics: list[str] | None = None) -> list[RuleHit]:
     """All rule hits in a listing; near misses go to `diagnostics` when given."""
     hits: list[RuleHit] = []
-    doc = cues.doc
     for rule in rules:
         taken: list[tuple[int, int]] = []
         candidates = []
@@ -200,7 +217,7 @@ def evaluate(cues: ListingCues, rules: list[Rule], diagnostics: list[str] | None
                 support.append(found)
             if missing is not None:
                 if diagnostics is not None:
-                    diagnostics.append(f"{rule.id}: saw “{doc[start:end].text}” but no {'/'.join(missing.cues)} "
+                    diagnostics.append(f"{rule.id}: saw “{cues.span_text(start, end)}” but no {'/'.join(missing.cues)} "
                                        f"in the same {missing.scope}")
                 continue
             veto = None
@@ -210,8 +227,8 @@ def evaluate(cues: ListingCues, rules: list[Rule], diagnostics: list[str] | None
                     break
             if veto is not None:
                 if diagnostics is not None:
-                    diagnostics.append(f"{rule.id}: saw “{doc[start:end].text}” but it reads as {veto.label} "
-                                       f"(“{doc[veto.start:veto.end].text}”)")
+                    diagnostics.append(f"{rule.id}: saw “{cues.span_text(start, end)}” but it reads as {veto.label} "
+                                       f"(“{cues.span_text(veto.start, veto.end)}”)")
                 continue
             # Widen the evidence to a nearby supporting cue in the same clause and field.
             for c in support:

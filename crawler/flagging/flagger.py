@@ -2,20 +2,24 @@
 from __future__ import annotations
 
 import threading
+from collections import Counter
 from bisect import bisect_right
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from spacy.attrs import LOWER
+from spacy.attrs import LOWER, NORM
 
 from .engine import SUPPORT_WORDS, EngineWords, ListingCues, evaluate
+from .gate import RuleGate
 from .language import LanguageGuesser
-from .pipeline import CUES_KEY, Pipeline, get_pipeline
+from .pipeline import Pipeline, get_pipeline
 from .rules import REVIEW_CATEGORIES, Rule
 from .score import flag_score, listing_score, sells_reviews
 
 FIELD_SEPARATOR = "\n\n"  # a clause boundary the tokenizer keeps as whitespace
+_DOC_ATTRS = [LOWER, NORM]
+_GATED = "no rule anchor; no rule's cue words occur together in the listing"
 
 
 @dataclass(frozen=True)
@@ -94,15 +98,19 @@ class Flagger:
         self.pipeline = pipeline or get_pipeline()
         self.rules: list[Rule] = list(rules if rules is not None else self.pipeline.data.rules)
         lex = self.pipeline.lexicons
-        self._words = EngineWords(
-            modifier_heads=frozenset(w.lower() for w in self.pipeline.data.review_modifier_heads),
-            verb_objects=frozenset(w.lower() for w in self.pipeline.data.verb_objects),
-            negation=frozenset(lex.singles.get("negation", ())),
-        )
         strings = self.pipeline.nlp.vocab.strings
+        ids = lambda words: frozenset(strings.add(w) for w in words)  # noqa: E731
+        self._words = EngineWords(
+            modifier_heads=ids(w.lower() for w in self.pipeline.data.review_modifier_heads),
+            verb_objects=ids(w.lower() for w in self.pipeline.data.verb_objects),
+            negation=ids(lex.singles.get("negation", ())),
+            review_nouns=ids(("review", "reviews")),
+        )
         self._languages = LanguageGuesser(lexicon_words=lex.by_lang)
         self._lang_hashes = {strings.add(w): w for w in set(self._languages.word_langs) | set(self._languages.lexicon_langs)}
         self._platform_names = {pid: body["name"] for pid, body in self.pipeline.data.platforms.items()}
+        p = self.pipeline
+        self._gate = RuleGate(self.rules, p.lexicons, p.patterns, p.flag_values, strings, p.special_norms)
 
     def judge(self, listing: Mapping[str, Any]) -> Judgement:
         return self.judge_many([listing])[0]
@@ -124,19 +132,27 @@ class Flagger:
         return out
 
     def _judge_doc(self, doc, fields, starts, diagnose: bool = True) -> Judgement:
-        language = self._language(doc)
+        if len(doc):
+            lower, norm = doc.to_array(_DOC_ATTRS).T.tolist()
+        else:
+            lower = norm = []
+        language = self._language(lower)
         if not fields:
             return Judgement(False, 0.0, language, [], set(), set())
+        if not self._gate.can_fire(set(norm)):
+            # Most listings never mention reviews: no rule can fire, so skip cue matching and the engine.
+            return Judgement(False, 0.0, language, [], set(), set(), [_GATED])
         is_tag = [path.startswith("tags[") for path, _ in fields]
-        cues = ListingCues(doc, starts, is_tag, doc.user_data.get(CUES_KEY, []), self._words)
+        text = FIELD_SEPARATOR.join(t for _, t in fields)  # == doc.text, without a walk over Token objects
+        cues = ListingCues(doc, starts, is_tag, self.pipeline.cues.find(doc), self._words, text)
         diagnostics: list[str] = []
         hits = evaluate(cues, self.rules, diagnostics)
         flags = []
         for hit in hits:
             path, text = fields[hit.field]
             base = starts[hit.field]
-            span = doc[hit.start:hit.end]
-            s, e = span.start_char - base, span.end_char - base
+            c0, c1 = cues.span_chars(hit.start, hit.end)
+            s, e = c0 - base, c1 - base
             rule = hit.rule
             flags.append(Flag(rule.id, rule.version, rule.category, path, s, e, text[s:e],
                               flag_score(rule.severity, hit.support), rule.legal, hit.platform,
@@ -152,9 +168,12 @@ class Flagger:
         platforms = {f.platform for f in flags if f.platform and f.category in REVIEW_CATEGORIES}
         return Judgement(decision, score, language, flags, categories, platforms, diagnostics)
 
-    def _language(self, doc) -> str:
-        counts = doc.count_by(LOWER)
-        words = {self._lang_hashes[h]: n for h, n in counts.items() if h in self._lang_hashes}
+    def _language(self, lower: list[int]) -> str:
+        langs = self._lang_hashes
+        words: dict[str, int] = {}
+        for h, n in Counter(lower).items():
+            if h in langs:
+                words[langs[h]] = n
         return self._languages.guess(words)
 
     def _explain(self, rule: Rule, text: str, hit) -> str:

@@ -1,15 +1,18 @@
-"""Build the spaCy pipeline once per process: blank tokenizer, lookup lemmatizer, de-obfuscation, cue matcher."""
+"""Build the spaCy pipeline once per process: blank tokenizer, lookup lemma table, de-obfuscation, cue matcher."""
 from __future__ import annotations
 
 import logging
+import re
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+import numpy as np
 import spacy
-from spacy.attrs import IDS, ORTH
+from spacy.attrs import IDS, LIKE_NUM, NORM, ORTH
 from spacy.lang.lex_attrs import word_shape
 from spacy.language import Language
-from spacy.matcher import Matcher, PhraseMatcher
+from spacy.lookups import load_lookups
+from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc
 
 from .normalize import Canonicalizer, find_merges
@@ -31,7 +34,11 @@ def _make_cues(nlp: Language, name: str) -> "CueMatcher":
 
 
 class Normalizer:
-    """Sets each lexeme's NORM to its canonical form (once per distinct string) and re-joins split words."""
+    """Gives each lexeme its canonical NORM when spaCy creates it, and re-joins split words.
+
+    Per-string work lives on the lexeme (a NORM getter and flags, computed once per
+    distinct string), so a doc costs one C-level `to_array` unless it has split words.
+    """
 
     def __init__(self) -> None:
         self.canonicalizer: Canonicalizer | None = None
@@ -40,8 +47,8 @@ class Normalizer:
         self.merge_prefixes: set[str] = set()
         self.merge_suffixes: set[str] = set()
         self.norm_flags: list[tuple[int, frozenset]] = []
+        self.attrs: list[int] = []  # flags: odd single letter, "a"/"i", merge prefix, merge suffix
         self._repaired: dict[str, str | None] = {}
-        self._seen: dict[int, int] = {}  # orth -> 1 odd single letter, 2 "a"/"i", 4 merge prefix, 8 merge suffix
 
     def setup(self, canonicalizer: Canonicalizer, vocab_all: set[str], merge_vocab: set[str]) -> None:
         self.canonicalizer = canonicalizer
@@ -49,8 +56,27 @@ class Normalizer:
         self.merge_vocab = {w for w in merge_vocab if len(w) >= 5 and w.isalpha()}
         self.merge_prefixes = {w[:k] for w in self.merge_vocab for k in range(2, len(w) - 1)}
         self.merge_suffixes = {w[k:] for w in self.merge_vocab for k in range(2, len(w) - 1)}
-        self._seen.clear()
         self._repaired.clear()
+
+    def install(self, vocab, flags: "_FlagAllocator") -> None:
+        """Lexeme NORM = canonical form, for lexemes to come (getter) and those already there."""
+        canon = self.canonicalizer.canon
+        vocab.lex_attr_getters[NORM] = canon
+        for lex in vocab:
+            c = canon(lex.orth_)
+            if lex.norm_ != c:
+                lex.norm_ = c
+
+        def letter(text: str) -> str | None:
+            c = canon(text)
+            return c if len(text) == 1 and c.isalpha() else None
+
+        self.attrs = [
+            flags.add(lambda t: (c := letter(t)) is not None and c not in "ai"),
+            flags.add(lambda t: (c := letter(t)) is not None and c in "ai"),
+            flags.add(lambda t: t.lower() in self.merge_prefixes),
+            flags.add(lambda t: t.lower() in self.merge_suffixes),
+        ]
 
     def _repair(self, joined: str) -> str | None:
         if joined not in self._repaired:
@@ -66,45 +92,20 @@ class Normalizer:
         return c if c in self.merge_vocab else None
 
     def __call__(self, doc: Doc) -> Doc:
-        canon = self.canonicalizer.canon
-        vocab = doc.vocab
-        strings = vocab.strings
-        seen = self._seen
-        odd = letters = 0
-        prefixes: list[str] = []
-        suffixes: list[str] = []
-        for orth, n in doc.count_by(ORTH).items():
-            flags = seen.get(orth)
-            if flags is None:
-                text = strings[orth]
-                c = canon(text)
-                lex = vocab[orth]
-                if lex.norm_ != c:
-                    lex.norm_ = c
-                flags = 0
-                if len(text) == 1 and c.isalpha():
-                    flags = 2 if c in "ai" else 1
-                low = text.lower()
-                if low in self.merge_prefixes:
-                    flags |= 4
-                if low in self.merge_suffixes:
-                    flags |= 8
-                seen[orth] = flags
-            if flags:
-                if flags & 1:
-                    odd += n
-                if flags & 3:
-                    letters += n
-                if flags & 12:
-                    low = strings[orth].lower()
-                    if flags & 4:
-                        prefixes.append(low)
-                    if flags & 8:
-                        suffixes.append(low)
-        # Scan tokens only when two pieces in this doc could form a known word, or letters are spelled out.
-        pieces = any(p + q in self.merge_vocab for p in prefixes for q in suffixes) if prefixes and suffixes else False
+        if not len(doc):
+            return doc
+        arr = doc.to_array(self.attrs)
+        odd, ai, pre, suf = arr.sum(axis=0).tolist()
+        letters = odd + ai
+        pieces = False
+        if pre and suf:
+            # Two pieces in this doc could form a known word ("trust pilot", "re-views")?
+            prefixes = {doc[i].lower_ for i in arr[:, 2].nonzero()[0].tolist()}
+            suffixes = {doc[i].lower_ for i in arr[:, 3].nonzero()[0].tolist()}
+            pieces = any(p + q in self.merge_vocab for p in prefixes for q in suffixes)
+        # Scan tokens only when two pieces could form a known word, or letters are spelled out.
         if pieces or odd >= 2 or (odd and letters >= 3):
-            self._merge(doc, canon)
+            self._merge(doc, self.canonicalizer.canon)
         return doc
 
     def _merge(self, doc: Doc, canon) -> None:
@@ -126,18 +127,132 @@ class Normalizer:
         return self._join_letters(joined) or self._join_pieces(joined)
 
 
+class SeqMatcher:
+    """The composite cue patterns (spaCy Matcher token-pattern syntax) matched over per-token arrays.
+
+    Same matches as spaCy's Matcher (every distinct (cue, start, end)), but a pattern is tried only at
+    tokens that pass its first test, found with numpy; spaCy's Matcher starts every pattern at every token.
+    Token tests are lexeme flags, LIKE_NUM, or NORM / ORTH equality.
+    """
+
+    def __init__(self, vocab, patterns: dict[str, list[list[dict]]]) -> None:
+        strings = vocab.strings
+        self.vocab = vocab
+        compiled = []
+        for name, pats in patterns.items():
+            for pat in pats:
+                specs = []
+                for tok in pat:
+                    tests = []  # (kind, value, wanted): kind 0 lexeme flag bit, 1 NORM hash, 2 ORTH hash
+                    for key, value in tok.items():
+                        if key == "OP":
+                            continue
+                        if key.startswith("FLAG") or key == "LIKE_NUM":
+                            tests.append((0, 1 << (LIKE_NUM if key == "LIKE_NUM" else IDS[key]), bool(value)))
+                        elif key in ("NORM", "ORTH"):
+                            tests.append((1 if key == "NORM" else 2, strings.add(value), True))
+                        else:
+                            raise ValueError(f"cue pattern attribute {key} is not supported")
+                    lo, hi = _QUANTIFIERS.get(tok.get("OP"), (None, None))
+                    if lo is None:
+                        m = re.fullmatch(r"\{(\d*),(\d*)\}", tok["OP"])
+                        lo, hi = int(m.group(1) or 0), int(m.group(2)) if m.group(2) else 1 << 30
+                    specs.append((tuple(tests), lo, hi))
+                if specs[0][1] == 0:
+                    raise ValueError(f"cue pattern for {name} must start with a required token")
+                # What the doc must contain for the pattern to have a chance: flag bits and NORM/ORTH ids.
+                need_bits = 0
+                need_ids = set()
+                for tests, lo, _ in specs:
+                    for kind, value, wanted in tests if lo else ():
+                        if kind == 0 and wanted:
+                            need_bits |= value
+                        elif kind:
+                            need_ids.add(value)
+                compiled.append((strings.add(name), name, tuple(specs), need_bits, frozenset(need_ids)))
+        self.patterns = compiled
+        self._bits: dict[int, int] = {}  # orth -> the lexeme's flag word, read once per lexeme
+
+    def __call__(self, doc: Doc) -> list[tuple[str, int, int]]:
+        n = len(doc)
+        if not n or not self.patterns:
+            return []
+        norm_l, orth_l = doc.to_array(_SEQ_ATTRS).T.tolist()
+        cache = self._bits
+        vocab = self.vocab
+        bits_l = []
+        for o in orth_l:
+            b = cache.get(o)
+            if b is None:
+                b = cache[o] = vocab[o].flags
+            bits_l.append(b)
+        doc_bits = 0
+        for b in set(bits_l):
+            doc_bits |= b
+        doc_ids = set(norm_l)
+        doc_ids.update(orth_l)
+        lists = (bits_l, norm_l, orth_l)
+        seen: set[tuple[int, int, int]] = set()
+        out: list[tuple[str, int, int]] = []
+        for key, name, specs, need_bits, need_ids in self.patterns:
+            if doc_bits & need_bits != need_bits or not need_ids <= doc_ids:
+                continue
+            first = specs[0][0]
+            for s in range(n):
+                if not _ok(first, s, lists):
+                    continue
+                for e in _ends(specs, s, n, lists):
+                    if e > s and (key, s, e) not in seen:  # one match per (cue, start, end), as spaCy's
+                        seen.add((key, s, e))
+                        out.append((name, s, e))
+        return out
+
+
+_SEQ_ATTRS = [NORM, ORTH]
+_QUANTIFIERS = {None: (1, 1), "!": (None, None), "?": (0, 1), "+": (1, 1 << 30), "*": (0, 1 << 30)}
+
+
+def _ok(tests, i: int, lists) -> bool:
+    for kind, value, wanted in tests:
+        v = lists[kind][i]
+        if ((v & value) != 0 if kind == 0 else v == value) != wanted:
+            return False
+    return True
+
+
+def _ends(specs, start: int, n: int, lists) -> set[int]:
+    """Every end such that the pattern matches tokens[start:end] (regular-expression semantics)."""
+    cur = {start}
+    for tests, lo, hi in specs:
+        nxt = set()
+        for p in cur:
+            if lo == 0:
+                nxt.add(p)
+            q = p
+            while q - p < hi and q < n and _ok(tests, q, lists):
+                q += 1
+                if q - p >= lo:
+                    nxt.add(q)
+        cur = nxt
+        if not cur:
+            break
+    return cur
+
+
 class CueMatcher:
-    """Finds lexicon entries (PhraseMatcher, fast) and composite cues (Matcher); stores (cue, start, end) in doc.user_data."""
+    """Finds lexicon entries (PhraseMatcher, fast) and composite cues (SeqMatcher) as (cue, start, end)."""
 
     def __init__(self, vocab) -> None:
         self.vocab = vocab
-        self.matcher = Matcher(vocab)
+        self.patterns: dict[str, list[list[dict]]] = {}
+        self.matcher = SeqMatcher(vocab, {})
         self.by_norm = PhraseMatcher(vocab, attr="NORM")
         self.by_lower = PhraseMatcher(vocab, attr="LOWER")
 
     def setup(self, norm_phrases: dict[str, list[tuple[str, ...]]], lower_phrases: dict[str, list[tuple[str, ...]]],
               patterns: dict[str, list[list[dict]]]) -> None:
-        self.matcher = Matcher(self.vocab, validate=False)  # FLAG attributes are not in the pattern schema
+        self.patterns = patterns
+        self.matcher = SeqMatcher(self.vocab, patterns)
         self.by_norm = PhraseMatcher(self.vocab, attr="NORM")
         self.by_lower = PhraseMatcher(self.vocab, attr="LOWER")
         for name, phrases in norm_phrases.items():
@@ -150,33 +265,38 @@ class CueMatcher:
             self.by_norm.add(name, docs)
         for name, phrases in lower_phrases.items():
             self.by_lower.add(name, [Doc(self.vocab, words=list(words)) for words in phrases])
-        for name, pats in patterns.items():
-            self.matcher.add(name, pats)
 
-    def __call__(self, doc: Doc) -> Doc:
+    def find(self, doc: Doc) -> list[tuple[str, int, int]]:
         strings = doc.vocab.strings
         found = [(strings[mid], s, e) for mid, s, e in self.by_norm(doc)]
         found += [(strings[mid], s, e) for mid, s, e in self.by_lower(doc)]
-        found += [(strings[mid], s, e) for mid, s, e in self.matcher(doc)]
-        doc.user_data[CUES_KEY] = found
+        found += self.matcher(doc)
+        return found
+
+    def __call__(self, doc: Doc) -> Doc:
+        doc.user_data[CUES_KEY] = self.find(doc)
         return doc
 
 
 @dataclass
 class Pipeline:
-    nlp: Language
+    nlp: Language  # tokenizer + normalizer; the Flagger runs `cues` itself, after its gate
     lexicons: CompiledLexicons
     canonicalizer: Canonicalizer
     data: RuleData
+    cues: CueMatcher | None = None
+    patterns: dict = field(default_factory=dict)  # composite cue patterns as compiled (FLAG ids)
+    flag_values: dict = field(default_factory=dict)  # "FLAGnn" -> canonical words, for NORM-set flags
+    special_norms: dict = field(default_factory=dict)  # canonical word -> NORMs tokenizer exceptions give it
 
 
 def _build(data: RuleData) -> Pipeline:
     nlp = spacy.blank(PIPELINE_LANG)
-    nlp.add_pipe("lemmatizer", config={"mode": "lookup"})
     # spaCy's own logger chatters at DEBUG under Scrapy's root handler; its start-up is not news.
     logging.getLogger("spacy").setLevel(logging.WARNING)
-    nlp.initialize()  # loads the lemma_lookup table from spacy-lookups-data
-    table = nlp.get_pipe("lemmatizer").lookups.get_table("lemma_lookup")
+    # The lookup lemmatizer's table from spacy-lookups-data (no model download). It is applied through
+    # the Canonicalizer, once per distinct string, instead of a lemmatizer pipe that looks up every token.
+    table = load_lookups(PIPELINE_LANG, ["lemma_lookup"]).get_table("lemma_lookup")
     lemma = _TableView(table)
     tokenize = lambda s: [t.text for t in nlp.tokenizer(s)]  # noqa: E731
     boot = Canonicalizer((), lemma, {})
@@ -187,13 +307,21 @@ def _build(data: RuleData) -> Pipeline:
     norm = nlp.add_pipe("turfwatch_normalizer")
     norm.setup(canonicalizer, lexicons.words(), lexicons.words(MERGE_LEXICONS))
     flags = _FlagAllocator(nlp.vocab, canonicalizer)
+    norm.install(nlp.vocab, flags)
     patterns = lexicons.matcher_patterns(flags.flag_for)
     norm.norm_flags = flags.norm_flags
     keep = {c for r in data.rules for steps in r.patterns for st in steps for c in st.cues}
     keep |= {c for r in data.rules for cond in r.requires + r.unless for c in cond.cues}
-    cues = nlp.add_pipe("turfwatch_cues")
+    cues = CueMatcher(nlp.vocab)
     cues.setup(*lexicons.phrases(keep), patterns)
-    return Pipeline(nlp, lexicons, canonicalizer, data)
+    flag_values = {fid: values for (attr, values), fid in flags.ids.items() if attr == "NORM"}
+    special: dict[str, set[str]] = {}
+    for pieces in nlp.tokenizer.rules.values():
+        for attrs in pieces:
+            if attrs.get(NORM) or attrs.get("NORM"):
+                special.setdefault(canonicalizer.canon(attrs.get(ORTH) or attrs["ORTH"]), set()).add(
+                    attrs.get(NORM) or attrs["NORM"])
+    return Pipeline(nlp, lexicons, canonicalizer, data, cues, patterns, flag_values, special)
 
 
 class _FlagAllocator:
@@ -207,6 +335,15 @@ class _FlagAllocator:
         self.ids: dict[tuple[str, frozenset], str] = {}
         self.norm_flags: list[tuple[int, frozenset]] = []
         self.next = self.FIRST
+
+    def add(self, getter) -> int:
+        """A lexeme flag computed by `getter(text)` once per distinct string; returns its attribute id."""
+        if self.next > self.LAST or f"FLAG{self.next}" not in IDS:
+            raise RuntimeError("too many lexeme flags")
+        fid = self.next
+        self.vocab.add_flag(getter, flag_id=fid)
+        self.next += 1
+        return fid
 
     def flag_for(self, attr: str, values: frozenset) -> str:
         key = (attr, values)

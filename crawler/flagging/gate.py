@@ -1,0 +1,91 @@
+"""A cheap, exact pre-check: can any rule fire on this listing at all, judging by the words it contains?
+
+Every cue needs certain words (a lexicon entry, or the required tokens of a composite pattern), and
+every rule needs a cue for each step of one of its patterns plus one for each requirement. From the
+listing's set of NORM ids we can tell when no rule can possibly fire; the cue matchers and the engine
+are then skipped. The gate only ever says "no" when the full evaluation would find no flag.
+"""
+from __future__ import annotations
+
+from .rules import CompiledLexicons, Rule
+
+_OPTIONAL = {"?", "*"}
+
+
+class RuleGate:
+    def __init__(self, rules: list[Rule], lexicons: CompiledLexicons, patterns: dict[str, list[list[dict]]],
+                 flag_values: dict[str, frozenset], strings, special_norms: dict[str, set[str]]):
+        """`patterns`: the composite cue patterns as compiled for the Matcher (lexicon tests as FLAG ids);
+        `flag_values`: FLAG id -> the canonical words that set it; `special_norms`: canonical word -> other
+        NORMs a token carrying it can have (tokenizer exceptions set their own NORM)."""
+        h = strings.add
+        self.always: set[str] = set()
+        self.singles: dict[str, frozenset[int]] = {}
+        self.alternatives: dict[str, list[tuple[frozenset[int], ...]]] = {}  # label -> [all of (any of ids)]
+
+        def ids(words) -> frozenset[int]:
+            out = set()
+            for w in words:
+                out.add(h(w))
+                out.update(h(x) for x in special_norms.get(w, ()))
+            return frozenset(out)
+
+        for name, words in lexicons.singles.items():
+            label = "platform" if name.startswith("platform:") else name
+            self.singles[label] = self.singles.get(label, frozenset()) | ids(words)
+        for name, phrases in lexicons.multis.items():
+            label = "platform" if name.startswith("platform:") else name
+            for phrase in phrases:
+                self.alternatives.setdefault(label, []).append(tuple(ids((w,)) for w in phrase))
+        for name, pats in patterns.items():
+            label = "platform" if name.startswith("platform:") else name
+            for pat in pats:
+                need = []
+                for tok in pat:
+                    op = tok.get("OP")
+                    if op in _OPTIONAL or (op and op.startswith("{0")):
+                        continue
+                    for key, value in tok.items():
+                        if key in flag_values and value is True:  # NORM-set flags; LOWER/SHAPE ones constrain nothing here
+                            need.append(ids(flag_values[key]))
+                        elif key == "NORM" and isinstance(value, str):
+                            need.append(ids((value,)))
+                if need:
+                    self.alternatives.setdefault(label, []).append(tuple(need))
+                else:
+                    self.always.add(label)
+        # review_modifier comes from review / review_count cues; official_bypass from official_process.
+        self.derived = {"review_modifier": ("review", "review_count"), "official_bypass": ("official_process",)}
+        self.rules = [([tuple(st.cues for st in steps) for steps in r.patterns], [c.cues for c in r.requires])
+                      for r in rules]
+        self.vocab_ids = frozenset().union(*self.singles.values(), *(
+            t for alts in self.alternatives.values() for alt in alts for t in alt))
+        # Alternatives indexed by the ids of their first test: only those whose first word occurs are tried.
+        self.by_first: dict[str, dict[int, list[tuple[frozenset[int], ...]]]] = {}
+        for label, alts in self.alternatives.items():
+            index = self.by_first.setdefault(label, {})
+            for alt in alts:
+                for i in alt[0]:
+                    index.setdefault(i, []).append(alt[1:])
+
+    def _present(self, label: str, ids: set[int], memo: dict[str, bool]) -> bool:
+        got = memo.get(label)
+        if got is None:
+            if label in self.derived:
+                got = any(self._present(src, ids, memo) for src in self.derived[label])
+            else:
+                got = label in self.always or not ids.isdisjoint(self.singles.get(label, ()))
+                if not got:
+                    index = self.by_first.get(label, {})
+                    got = any(all(not ids.isdisjoint(t) for t in rest) for i in ids if i in index for rest in index[i])
+            memo[label] = got
+        return got
+
+    def can_fire(self, norm_ids: set[int]) -> bool:
+        ids = norm_ids & self.vocab_ids
+        memo: dict[str, bool] = {}
+        present = lambda labels: any(self._present(x, ids, memo) for x in labels)  # noqa: E731
+        for patterns, requires in self.rules:
+            if all(present(c) for c in requires) and any(all(present(st) for st in steps) for steps in patterns):
+                return True
+        return False
