@@ -99,6 +99,18 @@ def demo(db_path: Path, port: int, day: int) -> None:
         raise click.ClickException(f"crawls did not finish: {', '.join(failed)}")
 
 
+def _check_site(arguments: dict[str, str]) -> None:
+    """A broken site file is one clear line before the crawl starts, not a traceback inside it."""
+    from crawler.siteconfig import SiteConfigError, load_config
+
+    if not (arguments.get("config") or arguments.get("site")):
+        raise click.ClickException("the configured spider needs -a site=NAME (sites/NAME.yaml) or -a config=FILE")
+    try:
+        load_config(arguments.get("config") or arguments["site"])
+    except SiteConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
 def _site_name(config_path: str) -> str:
     from crawler.siteconfig import load_config
 
@@ -137,6 +149,8 @@ def crawl(spider: str, db_path: Path, spider_args: tuple[str, ...], setting_args
     arguments = parse_pairs(spider_args, "-a")
     if base_url:
         arguments["base_url"] = base_url
+    if spider == "configured":
+        _check_site(arguments)
     result = run_crawl(spider, settings=settings, spider_args=arguments)
     stats = result.stats
     click.echo(
