@@ -61,18 +61,24 @@ def http_error_share(stats: Mapping, max_share: Mapping[str, float], ignore: Ite
     return "HTTP errors: " + ", ".join(high) if high else None
 
 
-def unparsed_share(stats: Mapping, max_share: float) -> str | None:
-    """Pages fetched whose items could not be read, as a share of successful responses."""
+def unparsed_share(stats: Mapping, max_share: float, max_search_share: float = 1.0) -> str | None:
+    """Pages fetched whose items could not be read, as a share of successful responses;
+    search pages also on their own, since one of them hides a whole page of listings."""
     parts = {k.split("/", 1)[1]: int(stats.get(k, 0)) for k in UNPARSED_STATS if stats.get(k)}
     bad = sum(parts.values())
-    ok_pages = int(stats.get(f"{STATUS_PREFIX}200", 0)) or int(stats.get("response_received_count", 0))
     if not bad:
         return None
+    ok_pages = int(stats.get(f"{STATUS_PREFIX}200", 0)) or int(stats.get("response_received_count", 0))
+    bad_search = parts.get("no_props", 0) + parts.get("unparsed_search", 0)
+    search_pages = int(stats.get("turfwatch/search_pages", 0)) + parts.get("no_props", 0)
     share = bad / max(ok_pages, 1)
-    if share <= max_share:
+    search_share = bad_search / max(search_pages, 1)
+    if share <= max_share and search_share <= max_search_share:
         return None
     detail = ", ".join(f"{k} {v}" for k, v in sorted(parts.items()))
-    return f"pages not parsed: {bad}/{ok_pages} ({share:.0%} > {max_share:.0%}; {detail}) - markup changed?"
+    return (f"pages not parsed: {bad}/{ok_pages} pages ({share:.0%}, max {max_share:.0%}), "
+            f"{bad_search}/{search_pages} search pages ({search_share:.0%}, max {max_search_share:.0%}); "
+            f"{detail} - markup changed?")
 
 
 def spider_exceptions(stats: Mapping, max_count: int) -> str | None:

@@ -64,7 +64,9 @@ class UnparsedPagesMonitor(_HealthMonitor):
     check_name = "unparsed"
 
     def reason(self):
-        return health.unparsed_share(self.data.stats, self.crawler.settings.getfloat("TURFWATCH_MAX_UNPARSED_SHARE"))
+        s = self.crawler.settings
+        return health.unparsed_share(self.data.stats, s.getfloat("TURFWATCH_MAX_UNPARSED_SHARE", 0.02),
+                                     s.getfloat("TURFWATCH_MAX_UNPARSED_SEARCH_SHARE", 0.1))
 
 
 @monitors.name("Spider exceptions")

@@ -100,6 +100,8 @@ TURFWATCH_MAX_HTTP_ERROR_SHARE = {"4xx": 0.2, "5xx": 0.05}
 TURFWATCH_HTTP_CODES_EXPECTED = [404, 410]
 # Share of fetched pages from which nothing could be read (markup drift).
 TURFWATCH_MAX_UNPARSED_SHARE = 0.02
+# The same for search pages alone: one of them hides a whole page of listings.
+TURFWATCH_MAX_UNPARSED_SEARCH_SHARE = 0.1
 # Callbacks that raised (a parser bug loses those pages' items).
 TURFWATCH_MAX_SPIDER_EXCEPTIONS = 0
 # Listings fewer than this share of the median of the last TURFWATCH_HISTORY_RUNS

@@ -214,9 +214,10 @@ class Faults:
 
     def _huge_fields(self, handler, send_body, parts):
         def huge(props):
-            props["general"]["gigTitle"] = "I will write " + "reviews " * 50_000
-            props["description"]["content"] = "<p>" + "buy five star reviews now " * 80_000 + "</p>"
-            props["tags"]["tagsGigList"] = [{"name": f"tag{i}", "slug": f"tag{i}"} for i in range(5_000)]
+            # Big enough to break schemas and layouts, not so big that it only measures the flagger.
+            props["general"]["gigTitle"] = "I will write " + "words " * 1_000
+            props["description"]["content"] = "<p>" + "lorem ipsum dolor sit amet " * 4_000 + "</p>"
+            props["tags"]["tagsGigList"] = [{"name": f"tag{i}", "slug": f"tag{i}"} for i in range(500)]
             return props
 
         status, ctype, body = handler._route()
