@@ -20,17 +20,11 @@ from .rules import CompiledLexicons, RuleData, load_rule_data
 
 PIPELINE_LANG = "en"  # one tokenizer for all seven languages; the lexicons carry the languages
 MERGE_LEXICONS = ("review", "review_soft", "complaint", "removal", "incentive", "exchange", "platform")
-CUES_KEY = "turfwatch_cues"
 
 
 @Language.factory("turfwatch_normalizer")
 def _make_normalizer(nlp: Language, name: str) -> "Normalizer":
     return Normalizer()
-
-
-@Language.factory("turfwatch_cues")
-def _make_cues(nlp: Language, name: str) -> "CueMatcher":
-    return CueMatcher(nlp.vocab)
 
 
 class Normalizer:
@@ -194,13 +188,15 @@ class SeqMatcher:
         lists = (bits_l, norm_l, orth_l)
         seen: set[tuple[int, int, int]] = set()
         out: list[tuple[str, int, int]] = []
+        starts_for: dict[tuple, list[int]] = {}
         for key, name, specs, need_bits, need_ids in self.patterns:
             if doc_bits & need_bits != need_bits or not need_ids <= doc_ids:
                 continue
             first = specs[0][0]
-            for s in range(n):
-                if not _ok(first, s, lists):
-                    continue
+            starts = starts_for.get(first)
+            if starts is None:
+                starts = starts_for[first] = _starts(first, lists)
+            for s in starts:
                 for e in _ends(specs, s, n, lists):
                     if e > s and (key, s, e) not in seen:  # one match per (cue, start, end), as spaCy's
                         seen.add((key, s, e))
@@ -210,6 +206,17 @@ class SeqMatcher:
 
 _SEQ_ATTRS = [NORM, ORTH]
 _QUANTIFIERS = {None: (1, 1), "!": (None, None), "?": (0, 1), "+": (1, 1 << 30), "*": (0, 1 << 30)}
+
+
+def _starts(tests, lists) -> list[int]:
+    """Tokens passing `tests`; the first test is screened with a list comprehension."""
+    kind, value, wanted = tests[0]
+    col = lists[kind]
+    if kind == 0:
+        hits = [i for i, v in enumerate(col) if v & value] if wanted else [i for i, v in enumerate(col) if not v & value]
+    else:
+        hits = [i for i, v in enumerate(col) if v == value] if wanted else [i for i, v in enumerate(col) if v != value]
+    return [i for i in hits if _ok(tests[1:], i, lists)] if len(tests) > 1 else hits
 
 
 def _ok(tests, i: int, lists) -> bool:
@@ -272,10 +279,6 @@ class CueMatcher:
         found += [(strings[mid], s, e) for mid, s, e in self.by_lower(doc)]
         found += self.matcher(doc)
         return found
-
-    def __call__(self, doc: Doc) -> Doc:
-        doc.user_data[CUES_KEY] = self.find(doc)
-        return doc
 
 
 @dataclass
