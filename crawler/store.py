@@ -15,6 +15,7 @@ from sqlite_utils import Migrations
 
 from crawler.items import Listing, Seller, utc_now
 from crawler.leads import lead_score
+from crawler.sqlite_tx import ImmediateDatabase
 
 migrations = Migrations("turfwatch")
 
@@ -264,11 +265,13 @@ class Store:
         else:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S)
-        self.db = sqlite_utils.Database(conn)
+        # Writes take the lock up front: overlapping runs wait for each other instead of failing.
+        self.db = ImmediateDatabase(conn)
         if not read_only:
             self.db.enable_wal()
             self.db.execute("PRAGMA synchronous=NORMAL")
-            migrations.apply(self.db)
+            with self.db.atomic():  # two runs starting on a new file must not both migrate it
+                migrations.apply(self.db)
 
     def close(self) -> None:
         self.db.close()
