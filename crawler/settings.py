@@ -39,6 +39,9 @@ DOWNLOADER_MIDDLEWARES = {
     # Runs after the retry middleware (550) on the way in, so a challenge page
     # is recognised before any spider callback could take it for an empty page.
     "crawler.middlewares.BlockDetectionMiddleware": 560,
+    # Same place as Scrapy's own; a redirect loop becomes an ERROR with its URL and a stat.
+    "scrapy.downloadermiddlewares.redirect.RedirectMiddleware": None,
+    "crawler.redirects.LoggedRedirectMiddleware": 600,
 }
 SPIDER_MIDDLEWARES = {
     "crawler.middlewares.CaptureLinkMiddleware": 550,
