@@ -230,6 +230,12 @@ def _run_status_reason(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE runs ADD COLUMN status_reason TEXT")
 
 
+@migrations(name="0006_run_sources")
+def _run_sources(db: sqlite_utils.Database) -> None:
+    # Runs merged in from shards (crawler.merge): the run's key everywhere, its id here.
+    db.execute("CREATE TABLE run_sources (run_key TEXT PRIMARY KEY, run_id INTEGER NOT NULL REFERENCES runs(id))")
+
+
 LEAD_STATUSES = ("new", "confirmed", "dismissed", "reported", "removed")
 
 
