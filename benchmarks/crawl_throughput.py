@@ -1,0 +1,115 @@
+"""Crawl speed and memory: a full turfwatch crawl of the demo against a bare Scrapy fetch of the same URLs, and a 10x demo."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+# Our own server on 127.0.0.1: no politeness delays, for both crawls alike.
+FAST = {"DOWNLOAD_DELAY": 0, "AUTOTHROTTLE_ENABLED": False, "CONCURRENT_REQUESTS": 16,
+        "CONCURRENT_REQUESTS_PER_DOMAIN": 16, "LOG_LEVEL": "WARNING", "TELNETCONSOLE_ENABLED": False}
+
+
+def _run_child(cmd: list[str]) -> tuple[int, float, int]:
+    """Run a child; return its exit code, wall seconds and peak RSS in bytes (wait4 rusage of that child alone)."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    # Read stderr in the child's lifetime so a chatty crawl cannot fill the pipe and stall.
+    err = proc.stderr.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode not in (0, 3):
+        sys.stderr.write(err.decode(errors="replace")[-3000:])
+        raise SystemExit(f"child failed: {' '.join(cmd)}")
+    return proc.returncode, time.perf_counter() - start, usage.ru_maxrss * 1024
+
+
+def full_crawl(base_url: str, db: Path, *extra: str) -> dict:
+    settings = [a for k, v in FAST.items() for a in ("-s", f"{k}={v}")]
+    code, wall, rss = _run_child([sys.executable, "-m", "crawler.cli", "crawl", "fiverr", "--base-url", base_url,
+                                  "--db", str(db), *settings, "-s", "TURFWATCH_PROGRESS_INTERVAL=0", *extra])
+    stats = json.loads(sqlite3.connect(db).execute("SELECT stats FROM runs ORDER BY id DESC").fetchone()[0])
+    return {"pages": stats["response_received_count"], "seconds": stats["elapsed_time_seconds"],
+            "rss": rss, "memusage_max": stats.get("memusage/max"), "wall": wall, "exit": code}
+
+
+def bare_crawl(urls_file: Path, out: Path) -> dict:
+    _, wall, rss = _run_child([sys.executable, __file__, "--bare", str(urls_file), str(out)])
+    result = json.loads(out.read_text())
+    return {**result, "rss": rss, "wall": wall}
+
+
+def _bare_main(urls_file: str, out: str) -> None:
+    """A minimal Scrapy spider fetching the URLs and nothing else: no pipelines, no captures, no parsing."""
+    import scrapy
+    from scrapy.crawler import CrawlerProcess
+
+    urls = Path(urls_file).read_text().split()
+
+    class Bare(scrapy.Spider):
+        name = "bare"
+
+        async def start(self):
+            for url in urls:
+                yield scrapy.Request(url, dont_filter=True, callback=self.parse)
+
+        def parse(self, response):
+            return None
+
+    process = CrawlerProcess({**FAST, "ROBOTSTXT_OBEY": False, "COOKIES_ENABLED": False})
+    crawler = process.create_crawler(Bare)
+    process.crawl(crawler)
+    process.start()
+    stats = crawler.stats.get_stats()
+    Path(out).write_text(json.dumps({"pages": stats.get("response_received_count", 0),
+                                     "seconds": stats["elapsed_time_seconds"]}))
+
+
+def main() -> None:
+    from crawler.demo import DemoMarketplace
+
+    with tempfile.TemporaryDirectory(prefix="turfwatch-bench-") as tmp:
+        tmp = Path(tmp)
+        with DemoMarketplace() as site:
+            full = full_crawl(site.base_url, tmp / "full" / "t.db", "-a", "max_pages=1000")
+            # Every URL the full crawl fetched, from its captures (robots.txt aside: the bare spider skips it).
+            urls = [r[0] for r in sqlite3.connect(tmp / "full" / "t.db").execute(
+                "SELECT url FROM captures WHERE url NOT LIKE '%/robots.txt' ORDER BY fetched_at")]
+            (tmp / "urls.txt").write_text("\n".join(urls))
+            bare = bare_crawl(tmp / "urls.txt", tmp / "bare.json")
+        with DemoMarketplace(scale=10) as site:
+            big = full_crawl(site.base_url, tmp / "big" / "t.db", "-a", "max_pages=1000")
+
+    full_rate, bare_rate = full["pages"] / full["seconds"], bare["pages"] / bare["seconds"]
+    print(f"full turfwatch crawl: {full['pages']} pages in {full['seconds']:.2f} s = {full_rate:.1f} pages/s "
+          f"(flagging, SQLite, WARC on)")
+    print(f"bare Scrapy fetch:    {bare['pages']} pages in {bare['seconds']:.2f} s = {bare_rate:.1f} pages/s")
+    ratio = full_rate / bare_rate
+    print(f"ratio full/bare: {ratio:.2f} (goal >= 0.60) {'OK' if ratio >= 0.6 else 'BELOW GOAL'}")
+    mib = 1024 * 1024
+    print(f"peak RSS, normal demo crawl: {full['rss'] / mib:.0f} MiB ({full['pages']} pages; memusage/max "
+          f"{(full['memusage_max'] or 0) / mib:.0f} MiB)")
+    print(f"peak RSS, 10x demo crawl:    {big['rss'] / mib:.0f} MiB ({big['pages']} pages; memusage/max "
+          f"{(big['memusage_max'] or 0) / mib:.0f} MiB)")
+    print(f"10x demo crawl speed: {big['pages'] / big['seconds']:.1f} pages/s (start-up, the flagger's load "
+          f"among it, spread over more pages)")
+    mem_ratio = big["rss"] / full["rss"]
+    print(f"ratio 10x/normal: {mem_ratio:.2f} (goal <= 1.50) {'OK' if mem_ratio <= 1.5 else 'ABOVE GOAL'}")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--bare", nargs=2, metavar=("URLS", "OUT"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.bare:
+        _bare_main(*args.bare)
+    else:
+        main()
