@@ -11,7 +11,8 @@ from spacy.tokens import Doc
 from .rules import Condition, Rule
 
 # Sentence-level boundaries (requirements) and chunk boundaries (vetoes: commas too).
-_CLAUSE_BOUNDARY = re.compile(r"[.!?;…]+(?=\s|$)|\n|[•✔✓➤►▪|●○◦➜→✅☑]")
+# A period that closes a dotted initialism ("G.M.B.", "T.P.", "e.g.") does not end the clause.
+_CLAUSE_BOUNDARY = re.compile(r"(?<!\b[^\W\d_]\.[^\W\d_])[.!?;…]+(?=\s|$)|\n|[•✔✓➤►▪|●○◦➜→✅☑]")
 _CHUNK_BOUNDARY = re.compile(r",|\(|\)|\s[-–—]\s")
 NEGATABLE = frozenset({"review", "review_soft", "offer_verb", "incentive", "removal", "stars_high", "star_run",
                        "review_count", "exchange", "stars_low", "complaint", "soft_count", "star_word",

@@ -30,6 +30,7 @@ _LEET_ALT = str.maketrans({"1": "l", "0": "o", "3": "e", "4": "a", "5": "s", "7"
 _LEET_CHARS = set("0134578@$!|9")
 _SEPARATORS = re.compile(r"[._\-·•*'’`~^+]")
 _ELISION = re.compile(r"^(?:l|d|j|qu|n|s|c|m|t|dell|all|dall|nell|sull|un)['’](?=\w)")
+_MULTI_MASK = re.compile(r"[^\W\d_]*(?:(?:\*+|#+)[^\W\d_]+){2,}(?:\*+|#+)?|[^\W\d_]+(?:\*+|#+)[^\W\d_]+(?:\*+|#+)")
 SEPARATOR_TOKENS = frozenset({"-", ".", "_", "·", "•", "/", "|", "*", "~", "+"})
 
 
@@ -72,8 +73,10 @@ class Canonicalizer:
 
     def _unmask(self, low: str) -> str | None:
         # "r**views": letters around a mask; find the one known word that fits.
-        m = re.fullmatch(r"([a-z]*)(\*+|#+)([a-z]*)", low)
-        if not m or len(m.group(1)) + len(m.group(3)) < 3:
+        m = re.fullmatch(r"([^\W\d_]*)(\*+|#+)([^\W\d_]*)", low)
+        if not m:
+            return self._unmask_many(low)
+        if len(m.group(1)) + len(m.group(3)) < 3:
             return None
         pre, stars, suf = m.groups()
         hits = [w for w in self.vocab
@@ -83,6 +86,32 @@ class Canonicalizer:
             return None
         hits.sort(key=lambda w: (abs(len(w) - len(low)), w))
         return self._known(hits[0])
+
+    def _unmask_many(self, low: str) -> str | None:
+        # "r*v*e*w*s", "r*v**ws": several masks; each run of k stands for up to k + 1 hidden letters, or
+        # for nothing when it is only a separator. Needs 4 visible letters, at least half of the word.
+        if not _MULTI_MASK.fullmatch(low):
+            return None
+        visible = sum(c.isalpha() for c in low)
+        if visible < 4:
+            return None
+        parts = re.findall(r"\*+|#+|[^\W\d_]+", low)
+        rx = re.compile("".join(f"([^\\W\\d_]{{0,{len(p) + 1}}})" if p[0] in "*#" else re.escape(p) for p in parts))
+        masks = [len(p) for p in parts if p[0] in "*#"]
+        best = None
+        for w in self.vocab:
+            if not w.isalpha() or visible * 2 + 2 < len(w):
+                continue
+            for form in (w, w + "s"):  # the vocab holds English lemmas: "t*st*m*n**ls" is a plural
+                m = rx.fullmatch(form) if visible * 2 >= len(form) else None
+                if m:
+                    # each run of k masks most likely hides k letters: "re*ie*s" is reviews, not replies
+                    key = (sum(abs(len(g) - k) for g, k in zip(m.groups(), masks)), len(form), form != w, w)
+                    if best is None or key < best:
+                        best = key
+        if best is None:
+            return None
+        return self._known(best[3])
 
     def canon(self, text: str) -> str:
         hit = self.cache.get(text)
@@ -126,6 +155,8 @@ class Canonicalizer:
                     return known
         if has_alpha and ("*" in low or "#" in low):
             known = self._unmask(low)
+            if known is None and _LEET_CHARS.intersection(low):  # "r3v**ws"
+                known = self._unmask(low.translate(_LEET))
             if known is not None:
                 return known
         if has_alpha and _SEPARATORS.search(low):

@@ -305,6 +305,8 @@ def _build(data: RuleData) -> Pipeline:
     boot = Canonicalizer((), lemma, {})
     lexicons = CompiledLexicons(data, tokenize, boot.canon)
     raw_words = {e.lower() for langs in data.lexicons.values() for es in langs.values() for e in es if " " not in e}
+    # Weak platform aliases too, so their disguised forms ("T.P.", "t-p") are repaired to them.
+    raw_words |= {a.lower() for body in data.platforms.values() for a in body["weak"] if " " not in a}
     canonicalizer = Canonicalizer(lexicons.words() | raw_words, lemma, {}, data.compound_heads)
     lexicons = CompiledLexicons(data, tokenize, canonicalizer.canon)
     norm = nlp.add_pipe("turfwatch_normalizer")

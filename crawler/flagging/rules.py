@@ -13,6 +13,8 @@ REVIEW_CATEGORIES = frozenset(CATEGORIES[:3])
 RULE_FILES = ("review_fabrication.yaml", "incentivized_reviews.yaml", "review_suppression.yaml",
               "fake_engagement.yaml")
 SCOPES = ("chunk", "clause", "field", "listing")
+# Prepositions after which a weak platform alias counts when a review word precedes them ("feedback on TP").
+WEAK_ALIAS_ON = ("on", "onto", "at", "en", "auf", "bei", "sur", "no", "na", "em", "su", "sul", "op")
 
 
 class RuleError(ValueError):
@@ -277,10 +279,19 @@ class CompiledLexicons:
         """Cue name -> spaCy Matcher token patterns for weak platform aliases and composite cues."""
         out: dict[str, list[list[dict]]] = {}
         review_words = self.singles.get("review", set()) | self.singles.get("review_soft", set())
+        # A weak alias is a platform before a review word ("TP revs", "G reviews"), before a star or score
+        # word ("G stars", "TP score"), or after a review word and "on" ("customer experiences on TP").
+        # Star, score and "on" words are plain NORM tests: lexeme flags are few.
+        review_flag = flag_for("NORM", frozenset(review_words))
+        after = sorted(self.singles.get("star_word", set()) | {self._canon("score")})
+        on = sorted({self._canon(w) for w in WEAK_ALIAS_ON})
         for pid, phrases in self.weak_platforms.items():
             for p in phrases:
-                out.setdefault(f"platform:{pid}", []).append(
-                    [{"NORM": t} for t in p] + [{flag_for("NORM", frozenset(review_words)): True}])
+                alias = [{"NORM": t} for t in p]
+                pats = out.setdefault(f"platform:{pid}", [])
+                pats.append(alias + [{review_flag: True}])
+                pats.extend(alias + [{"NORM": w}] for w in after)
+                pats.extend([{review_flag: True}, {"NORM": w}] + alias for w in on)
         for name, patterns in self.data.cue_patterns.items():
             for pattern in patterns:
                 out.setdefault(name, []).append([self._expand(t, flag_for) for t in pattern])
