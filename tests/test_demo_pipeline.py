@@ -151,7 +151,8 @@ def test_explain_shows_span_rule_law_and_capture(demo_runs):
     db = demo_runs["day1"]
     with sqlite3.connect(db) as conn:
         listing_id, text = conn.execute(
-            "SELECT listing_id, matched_text FROM flags ORDER BY score DESC, listing_id LIMIT 1").fetchone()
+            "SELECT listing_id, matched_text FROM flags WHERE marketplace = 'fiverr'"
+            " ORDER BY score DESC, listing_id LIMIT 1").fetchone()
     result = turfwatch("explain", f"fiverr:{listing_id}", "--db", str(db))
     assert result.returncode == 0, result.stderr
     from crawler.formats import terminal_safe
