@@ -7,6 +7,10 @@ from spidermon.contrib.scrapy.monitors.base import BaseScrapyMonitor
 
 from crawler import health
 
+# Spidermon reports a failed check as a unittest failure; this hides our frames, so the
+# log shows the one-line reason instead of a traceback.
+__unittest = True
+
 
 class _HealthMonitor(BaseScrapyMonitor):
     """A thin wrapper over one check of crawler.health; the short reason goes into the stats."""
@@ -17,6 +21,8 @@ class _HealthMonitor(BaseScrapyMonitor):
         raise NotImplementedError
 
     def test_check(self):
+        if self.data.stats.get("finish_reason") != "finished":
+            self.skipTest("the run did not finish: it is `failed` already")
         reason = self.reason()
         if reason:
             # Read back by StorePipeline (status `degraded`) and `turfwatch crawl` (exit code).
@@ -87,8 +93,6 @@ class ItemCountHistoryMonitor(_HealthMonitor):
 
     def reason(self):
         s = self.crawler.settings
-        if self.data.stats.get("finish_reason") != "finished":
-            return None  # a run that did not finish is `failed` already
         spider = self.crawler.spider
         history = health.history_counts(
             s.get("TURFWATCH_DB"), spider.name, getattr(spider, "run_args", {}) or {},
