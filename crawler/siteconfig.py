@@ -116,7 +116,7 @@ def _fail(where: str, key: str, message: str) -> SiteConfigError:
     return SiteConfigError(f"{where}: {key}: {message}")
 
 
-def _field(where: str, key: str, spec: Any, *, json_ok: bool) -> Field:
+def _field(where: str, key: str, spec: Any) -> Field:
     regex = None
     if isinstance(spec, dict):
         unknown = set(spec) - {"select", "regex"}
@@ -140,18 +140,14 @@ def _field(where: str, key: str, spec: Any, *, json_ok: bool) -> Field:
         elif kind == "xpath":
             etree.XPath(expr)
         else:
-            if not json_ok:
-                raise _fail(where, key, "json: selectors need `json_script` (or a JSON response)")
             jmespath.compile(expr)
-    except SiteConfigError:
-        raise
     except Exception as exc:  # noqa: BLE001 - each library raises its own syntax error
         detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise _fail(where, key, f"bad {kind} selector {expr!r}: {detail}") from None
     return Field(kind, expr, regex)
 
 
-def _section(where: str, raw: dict, name: str, allowed: set[str], required: set[str], json_ok: bool) -> dict[str, Field]:
+def _section(where: str, raw: dict, name: str, allowed: set[str], required: set[str]) -> dict[str, Field]:
     section = raw.get(name) or {}
     if not isinstance(section, dict):
         raise _fail(where, name, "must be a mapping of field: selector")
@@ -161,7 +157,7 @@ def _section(where: str, raw: dict, name: str, allowed: set[str], required: set[
     missing = sorted(required - set(section))
     if missing:
         raise _fail(where, f"{name}.{missing[0]}", "required")
-    return {k: _field(where, f"{name}.{k}", v, json_ok=json_ok) for k, v in section.items()}
+    return {k: _field(where, f"{name}.{k}", v) for k, v in section.items()}
 
 
 def parse_config(raw: Any, where: str = "<config>", path: Path | None = None) -> SiteConfig:
@@ -199,13 +195,12 @@ def parse_config(raw: Any, where: str = "<config>", path: Path | None = None) ->
             _TRANSLATOR.css_to_xpath(str(json_script))
         except Exception as exc:  # noqa: BLE001
             raise _fail(where, "json_script", f"bad CSS selector: {exc}") from None
-    json_ok = True  # a JSON response needs no json_script; a json: field on HTML without one simply finds nothing
     return SiteConfig(
         name=name, base_url=base_url.rstrip("/"), path=path, side=side, queries=list(queries), search_url=search_url,
         start_urls=list(start_urls), max_pages=max_pages, json_script=json_script,
-        search=_section(where, raw, "search", SEARCH_KEYS, {"listing_links"}, json_ok),
-        listing=_section(where, raw, "listing", LISTING_KEYS, {"title", "description", "seller_id"}, json_ok),
-        seller=_section(where, raw, "seller", SELLER_KEYS, set(), json_ok),
+        search=_section(where, raw, "search", SEARCH_KEYS, {"listing_links"}),
+        listing=_section(where, raw, "listing", LISTING_KEYS, {"title", "description", "seller_id"}),
+        seller=_section(where, raw, "seller", SELLER_KEYS, set()),
     )
 
 
