@@ -116,6 +116,7 @@ def test_deployed_egg_runs_two_parts_into_sqlite(scrapyd, tmp_path):
         wait_until(finished, timeout=600, what="both Scrapyd jobs to finish", log=home / "scrapyd.out")
 
     job_logs = "\n".join(tail(path, 4000) for path in sorted(logs.glob("*.log")))
+    assert db.is_file(), f"no database written; the jobs' logs:\n{job_logs}"
     assert rows(db, "SELECT finish_reason FROM runs") == [("finished",), ("finished",)], job_logs
     assert count(db, "listings") > 0 and count(db, "leads") > 0, job_logs
     # The two nodes took complementary halves of the query list.
