@@ -26,6 +26,7 @@ test: $(STAMP)
 
 benchmark: $(STAMP)
 	$(BIN)/python benchmarks/flag_throughput.py
+	$(BIN)/python benchmarks/crawl_throughput.py
 
 clean:
 	rm -rf $(VENV) data build *.egg-info

