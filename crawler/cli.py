@@ -260,8 +260,9 @@ def runs(db_path: Path, limit: int) -> None:
 from crawler.cluster_commands import clusters  # noqa: E402
 from crawler.export_commands import export, serve, verify  # noqa: E402
 from crawler.flagging.commands import flag, rules  # noqa: E402
+from crawler.merge_commands import merge  # noqa: E402
 
-for _command in (flag, rules, export, verify, serve, clusters):
+for _command in (flag, rules, export, verify, serve, clusters, merge):
     cli.add_command(_command)
 
 

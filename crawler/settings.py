@@ -1,10 +1,6 @@
 """Scrapy settings for turfwatch: polite by default, evidence-keeping, one file."""
 
-from pathlib import Path as _Path
-
 from crawler import items as _items
-
-_SCHEMAS = _Path(__file__).parent / "schemas"
 
 BOT_NAME = "turfwatch"
 SPIDER_MODULES = ["spiders"]
@@ -88,9 +84,10 @@ TURFWATCH_REDIS_URL = None
 # --- Run health (Spidermon): a run failing a check is stored as `degraded` -----
 SPIDERMON_ENABLED = True
 SPIDERMON_SPIDER_CLOSE_MONITORS = ["crawler.monitors.RunHealthSuite"]
+# Object paths to dicts, not file paths: a Scrapyd egg is a zip file.
 SPIDERMON_VALIDATION_SCHEMAS = {
-    _items.Listing: str(_SCHEMAS / "listing.json"),
-    _items.Seller: str(_SCHEMAS / "seller.json"),
+    _items.Listing: "crawler.schemas.LISTING",
+    _items.Seller: "crawler.schemas.SELLER",
 }
 SPIDERMON_MAX_ITEM_VALIDATION_ERRORS = 0
 SPIDERMON_ADD_FIELD_COVERAGE = True

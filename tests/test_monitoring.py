@@ -137,9 +137,11 @@ def test_degraded_reasons_are_read_back_in_order():
 
 
 def _schema(name: str) -> dict:
-    path = next(p for cls, p in SPIDERMON_VALIDATION_SCHEMAS.items() if cls.__name__ == name)
-    with open(path, encoding="utf-8") as fh:
-        return json.load(fh)
+    """The schema the setting names, loaded the way Spidermon loads it."""
+    from spidermon.contrib.validation.jsonschema.tools import get_schema_from
+
+    ref = next(p for cls, p in SPIDERMON_VALIDATION_SCHEMAS.items() if cls.__name__ == name)
+    return get_schema_from(ref)
 
 
 def test_schemas_accept_parsed_items(real_search_props):
