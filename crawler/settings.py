@@ -58,7 +58,12 @@ EXTENSIONS = {
 ADDONS = {
     "crawler.jobs.JobAddon": 100,
     "crawler.distributed.RedisFrontier": 110,
+    "crawler.impersonate.ImpersonateAddon": 120,
 }
+# Browser fingerprint for marketplaces that block plain clients (None = off; e.g. "chrome").
+# Needs `pip install 'turfwatch[impersonate]'` (scrapy-impersonate, curl_cffi).
+TURFWATCH_IMPERSONATE = None
+TURFWATCH_IMPERSONATE_MARKETPLACES = ["fiverr"]
 
 # --- turfwatch ---------------------------------------------------------------
 # SQLite file that holds sellers, listings, flags, leads and runs.
