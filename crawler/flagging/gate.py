@@ -60,13 +60,16 @@ class RuleGate:
                       for r in rules]
         self.vocab_ids = frozenset().union(*self.singles.values(), *(
             t for alts in self.alternatives.values() for alt in alts for t in alt))
-        # Alternatives indexed by the ids of their first test: only those whose first word occurs are tried.
+        # Alternatives indexed by the ids of their most selective test (presence does not depend on order):
+        # only those whose rarest word occurs are tried ("TP" in "reviews on TP", not every review word).
         self.by_first: dict[str, dict[int, list[tuple[frozenset[int], ...]]]] = {}
         for label, alts in self.alternatives.items():
             index = self.by_first.setdefault(label, {})
             for alt in alts:
-                for i in alt[0]:
-                    index.setdefault(i, []).append(alt[1:])
+                k = min(range(len(alt)), key=lambda j: len(alt[j]))
+                rest = alt[:k] + alt[k + 1:]
+                for i in alt[k]:
+                    index.setdefault(i, []).append(rest)
 
     def _present(self, label: str, ids: set[int], memo: dict[str, bool]) -> bool:
         got = memo.get(label)
