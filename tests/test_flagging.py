@@ -264,3 +264,18 @@ def test_dev_obfuscated_recall_within_five_points(flagger):
     clean = sum(j.sells_reviews for j in flagger.judge_many(pos)) / len(pos)
     obf = sum(j.sells_reviews for j in flagger.judge_many(obfuscate_listing(r, 13) for r in pos)) / len(pos)
     assert obf >= clean - 0.05
+
+
+def test_huge_hostile_fields_are_read_only_up_to_a_bound(flagger):
+    from crawler.flagging.flagger import MAX_FIELD_CHARS, listing_fields
+
+    offer = "I will post 5 star google reviews from local guide accounts. "
+    listing = {"title": offer, "description": offer * 40_000, "tags": ["google reviews"] * 10_000}
+    fields = listing_fields(listing)
+    assert max(len(text) for _, text in fields) <= MAX_FIELD_CHARS and len(fields) <= 200
+    judgement = flagger.judge(listing)
+    assert judgement.sells_reviews
+    for flag in judgement.flags:
+        text = listing["description"] if flag.field == "description" else listing["title"] if flag.field == "title" else None
+        if text is not None:
+            assert text[flag.start:flag.end] == flag.text and flag.end <= MAX_FIELD_CHARS

@@ -18,6 +18,10 @@ from .rules import REVIEW_CATEGORIES, Rule
 from .score import flag_score, listing_score, sells_reviews
 
 FIELD_SEPARATOR = "\n\n"  # a clause boundary the tokenizer keeps as whitespace
+# Real listings are a few thousand characters at most; a hostile multi-megabyte field must
+# not stall a crawl. Only the head is read, so offsets still point into the original text.
+MAX_FIELD_CHARS = 20_000
+MAX_FIELDS = 200
 _DOC_ATTRS = [LOWER, NORM]
 _GATED = "no rule anchor; no rule's cue words occur together in the listing"
 
@@ -65,8 +69,8 @@ def listing_fields(listing: Mapping[str, Any]) -> list[tuple[str, str]]:
     def add(path: str, value: Any) -> None:
         if value is None:
             return
-        text = value if isinstance(value, str) else str(value)
-        if text.strip():
+        text = (value if isinstance(value, str) else str(value))[:MAX_FIELD_CHARS]
+        if text.strip() and len(out) < MAX_FIELDS:
             out.append((path, text))
 
     add("title", listing.get("title"))
