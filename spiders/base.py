@@ -32,6 +32,20 @@ class MarketplaceSpider(scrapy.Spider):
     marketplace: str = ""
     default_base_url: str = ""
     default_queries: tuple[str, ...] = ()
+    #: page kind (as `page_kind(url)` tells it) -> name of the callback that reads it
+    routes: dict[str, str] = {}
+
+    @staticmethod
+    def page_kind(url: str) -> str:
+        return "other"
+
+    def route(self, response):
+        """Start URLs may be any page of the marketplace; send each to its parser."""
+        callback = self.routes.get(self.page_kind(response.url))
+        if callback is None:
+            self.logger.warning("Not a page turfwatch reads: %s", response.url)
+            return None
+        return getattr(self, callback)(response)
 
     def __init__(
         self,

@@ -13,6 +13,8 @@ from spiders.base import MarketplaceSpider
 class FiverrSpider(MarketplaceSpider):
     name = "fiverr"
     marketplace = pages.MARKETPLACE
+    routes = {"search": "parse_search", "category": "parse_search", "gig": "parse_gig", "seller": "parse_seller"}
+    page_kind = staticmethod(pages.page_kind)
     default_base_url = "https://www.fiverr.com"
     # Aimed at review selling: the offer words sellers must use to be found,
     # in the seven languages the flagger reads.
@@ -44,19 +46,7 @@ class FiverrSpider(MarketplaceSpider):
         for query in self.queries:
             yield Request(pages.search_url(self.base_url, query), callback=self.parse_search, cb_kwargs={"query": query})
 
-    def route(self, response: Response):
-        """Start URLs may be any Fiverr page; send each to its parser."""
-        kind = pages.page_kind(response.url)
-        if kind in ("search", "category"):
-            return self.parse_search(response, query=None)
-        if kind == "gig":
-            return self.parse_gig(response)
-        if kind == "seller":
-            return self.parse_seller(response)
-        self.logger.warning("Not a page turfwatch reads: %s", response.url)
-        return None
-
-    def parse_search(self, response: Response, query: str | None):
+    def parse_search(self, response: Response, query: str | None = None):
         data = pages.props(response.text)
         if data is None:
             self.crawler.stats.inc_value("turfwatch/no_props")

@@ -13,6 +13,8 @@ from spiders.base import MarketplaceSpider
 class PeoplePerHourSpider(MarketplaceSpider):
     name = "peopleperhour"
     marketplace = pages.MARKETPLACE
+    routes = {"list": "parse_list", "hourlie": "parse_hourlie", "profile": "parse_profile"}
+    page_kind = staticmethod(pages.page_kind)
     default_base_url = "https://www.peopleperhour.com"
     default_queries = ("reviews", "google reviews", "amazon reviews", "trustpilot", "ratings", "testimonials",
                        "reseñas", "bewertungen")
@@ -26,17 +28,6 @@ class PeoplePerHourSpider(MarketplaceSpider):
             # `-a queries=*` lists every Hourlie: /hire-freelancers?page=N.
             q = None if query == "*" else query
             yield Request(pages.list_url(self.base_url, q), callback=self.parse_list, cb_kwargs={"page": 1})
-
-    def route(self, response: Response):
-        kind = pages.page_kind(response.url)
-        if kind == "list":
-            return self.parse_list(response, page=1)
-        if kind == "hourlie":
-            return self.parse_hourlie(response)
-        if kind == "profile":
-            return self.parse_profile(response)
-        self.logger.warning("Not a page turfwatch reads: %s", response.url)
-        return None
 
     def parse_list(self, response: Response, page: int = 1):
         found = pages.parse_list(response.text, response.url)

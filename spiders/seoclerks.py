@@ -13,6 +13,8 @@ from spiders.base import MarketplaceSpider, split_arg
 class SeoclerksSpider(MarketplaceSpider):
     name = "seoclerks"
     marketplace = pages.MARKETPLACE
+    routes = {"cards": "parse_cards", "service": "parse_service", "user": "parse_user"}
+    page_kind = staticmethod(pages.page_kind)
     default_base_url = "https://www.seoclerks.com"
     default_queries = ("reviews", "google reviews", "amazon reviews", "trustpilot", "ratings", "testimonials",
                        "remove negative reviews", "reseñas", "bewertungen")
@@ -31,17 +33,6 @@ class SeoclerksSpider(MarketplaceSpider):
             yield Request(pages.category_url(self.base_url, category), callback=self.parse_cards, cb_kwargs={"page": 1})
         for query in self.queries:
             yield Request(pages.search_url(self.base_url, query), callback=self.parse_cards, cb_kwargs={"page": 1})
-
-    def route(self, response: Response):
-        kind = pages.page_kind(response.url)
-        if kind == "cards":
-            return self.parse_cards(response, page=1)
-        if kind == "service":
-            return self.parse_service(response)
-        if kind == "user":
-            return self.parse_user(response)
-        self.logger.warning("Not a page turfwatch reads: %s", response.url)
-        return None
 
     def parse_cards(self, response: Response, page: int = 1):
         cards = pages.parse_cards(response.text, response.url)
