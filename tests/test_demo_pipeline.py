@@ -162,3 +162,26 @@ def test_explain_shows_span_rule_law_and_capture(demo_runs):
     assert "evidence: <urn:uuid:" in result.stdout and "sha256" in result.stdout
     missing = turfwatch("explain", "fiverr:0", "--db", str(db))
     assert missing.returncode == 1 and "no listing" in missing.stderr
+
+
+def test_the_demo_hostile_seller_is_exported_safely(demo_runs, tmp_path):
+    """The built-in demo's seller with `<script>alert(1)</script>` in a title and a description
+    starting `=HYPERLINK(` is a lead; its case bundle shows the text and runs nothing."""
+    import csv
+
+    db = demo_runs["day1"]
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT status FROM leads WHERE seller_id = 'sam_builds_pages'").fetchone() == ("new",)
+    result = turfwatch("export", "case", "fiverr:sam_builds_pages", "--db", str(db), "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    bundle = Path(result.stdout.strip().splitlines()[-1])
+    assert "sam_builds_pages" not in bundle.name
+    report = (bundle / "report.html").read_text(encoding="utf-8")
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in report
+    assert "<script" not in report.lower() and "onerror=" not in report.replace("onerror=alert", "")
+    with open(bundle / "listings.csv", newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    hostile = next(r for r in rows if "alert(1)" in r["title"])
+    assert hostile["description"].startswith("'=HYPERLINK(")
+    verify = turfwatch("verify", str(bundle))
+    assert verify.returncode == 0, verify.stdout + verify.stderr

@@ -187,7 +187,7 @@ def test_seller_page_lists_all_gigs(demo, catalog):
 def test_script_close_tag_in_seller_text_cannot_break_out(demo, catalog):
     gig = catalog.by_seller["sam_builds_pages"][0]
     assert "</script>" in gig["title"] and "</script>" in catalog.sellers["sam_builds_pages"]["display_name"]
-    for path in (f"/sam_builds_pages/{gig['slug']}", "/sam_builds_pages", "/search/gigs?query=landing+page+converts"):
+    for path in (f"/sam_builds_pages/{gig['slug']}", "/sam_builds_pages", "/search/gigs?query=alert+google+reviews"):
         text = fetch(demo.base_url + path)[2]
         assert text.count("</script>") == 1 and text.count("<script") == 1
         props = props_of(text)

@@ -194,10 +194,12 @@ class Builder:
     def add_hostile(self):
         s = self.add_seller("sam_builds_pages", "Sam </script><script>alert('x')</script>", "US", "level_one_seller",
                             "<img src=x onerror=alert(1)> I build pages & funnels. </script><!--")
-        hostile = P.U("I will build a <script>alert(1)</script> landing page that converts",
-                      '=HYPERLINK("http://evil.example/x","click")\n\nClean landing pages in HTML & CSS. '
-                      'Ask me anything "before" you order: <b>bold</b> claims, </p></div> broken markup and all.',
-                      ["landing page", "<b>html</b>", "=cmd|' /C calc'!A0"], "web")
+        # A review seller, so that the demo's own lead list and case exports must carry this text safely.
+        hostile = P.U("I will post 5 star google reviews <script>alert(1)</script> on your business page",
+                      '=HYPERLINK("http://evil.example/x","click")\n\nReal-looking Google reviews from local guide '
+                      'accounts, posted to your Maps listing. Ask me anything "before" you order: <b>bold</b> claims, '
+                      '</p></div> broken markup and all.',
+                      ["google reviews", "<b>html</b>", "=cmd|' /C calc'!A0"], "local_seo", label=P.F)
         hostile["faq"] = [("Is <script> safe?", "It's \"escaped\" & fine ]]> --> </script>")]
         self.add_gig(s, hostile, boast_p=0, title_retry=False)
         w = self.add_seller("unicode_arts", "Lina \u2728 \u0644\u064a\u0646\u0627", "EG", None,
