@@ -12,14 +12,18 @@ _MARKERS = [
     ("datadome", re.compile(rb"captcha-delivery\.com|datadome", re.I)),
 ]
 _BLOCK_STATUSES = {403, 429, 503}
+# How much of a body is searched: challenge markers sit early (Fiverr's within
+# the first 8 kB), and every page of a crawl passes through here.
+_HEAD_BLOCKED = 200_000
+_HEAD_OK = 16_000
 
 
 def challenge_vendor(status: int, body: bytes) -> str | None:
     """The vendor whose challenge this response is, or None for an ordinary page.
 
-    Only the head of the body is searched: challenge markers sit early, and a
-    20 MB listing page must not cost a full regex scan."""
-    head = body[:200_000]
+    Only the head of the body is searched, a longer one when the status already
+    says "blocked": a 20 MB listing page must not cost a full regex scan."""
+    head = body[: _HEAD_BLOCKED if status in _BLOCK_STATUSES else _HEAD_OK]
     for vendor, pattern in _MARKERS:
         if pattern.search(head):
             # A listing that merely mentions "captcha" is served with 200 and no
