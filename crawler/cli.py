@@ -55,48 +55,39 @@ def cli() -> None:
               help="Day of the demo site: 2 has gigs edited, removed and relisted since day 1.")
 def demo(db_path: Path, port: int, day: int) -> None:
     """Start the demo marketplace, crawl it, flag, store, and show the leads."""
-    from crawler.demo import DemoMarketplace
-    from crawler.demo.crawls import demo_crawls, marketplace_reports, overall, report_lines
-    from crawler.runner import LOCAL_DEMO_SETTINGS, project_settings, run_crawls
+    from crawler.demo.crawls import report_lines, run_demo
 
-    with DemoMarketplace(port=port, day=day) as site:
+    def started(site) -> None:
         click.echo(f"Demo marketplace at {site.base_url} (and {len(site.base_urls) - 1} more marketplace shapes); "
                    f"crawling into {db_path} ...", err=True)
-        settings = project_settings({**LOCAL_DEMO_SETTINGS, "TURFWATCH_DB": str(db_path), "LOG_LEVEL": "WARNING"})
-        # Every demo marketplace at once, in one process: the reactor starts only once.
-        crawls = demo_crawls(site.base_urls)
-        results = run_crawls(crawls, settings=settings)
-        crawled = [args.get("config") and _site_name(args["config"]) or spider for spider, args in crawls]
-        truths = site.truths
+
+    run = run_demo(db_path, port=port, day=day, on_start=started)
     with open_store(db_path) as store:
         leads = store.leads()
         counts = store.counts()
         history = store.history_counts()
     click.echo(formats.leads_table(leads))
-    reports = marketplace_reports(truths, leads, crawled)
-    report = overall(reports)
     click.echo(f"Database: {db_path.resolve()}")
-    runs = [r.run_id for r in results if r.run_id is not None]
-    reasons = sorted({r.finish_reason for r in results})
+    runs = [r.run_id for r in run.results if r.run_id is not None]
+    reasons = sorted({r.finish_reason for r in run.results})
     click.echo(
-        f"Runs {min(runs, default=0)}-{max(runs, default=0)} ({len(results)} marketplaces): {', '.join(reasons)}; "
-        f"{sum(r.stats.get('response_received_count', 0) for r in results)} pages, "
+        f"Runs {min(runs, default=0)}-{max(runs, default=0)} ({len(run.results)} marketplaces): {', '.join(reasons)}; "
+        f"{sum(r.stats.get('response_received_count', 0) for r in run.results)} pages, "
         f"{counts['listings']} listings, {counts['sellers']} sellers, {counts['flags']} flags, {counts['leads']} leads"
     )
-    for line in report_lines(reports):
+    for line in report_lines(run.reports):
         click.echo(line)
     click.echo(
         f"History: {history['versions']} listing versions, {history['removed']} listings removed, "
         f"{history['links']} relist links."
     )
     click.echo(f"Next: turfwatch leads --db {db_path} | turfwatch export case --top 3 --db {db_path} | turfwatch serve --db {db_path}")
-    if report["missed"]:
-        click.echo("Missed: " + ", ".join(formats.terminal_safe(s) for s in report["missed"]))
-    if report["innocent"]:
-        click.echo("Innocent leads: " + ", ".join(formats.terminal_safe(s) for s in report["innocent"]))
-    failed = [f"{name}: {r.finish_reason}" for name, r in zip(crawled, results) if r.finish_reason != "finished"]
-    if failed:
-        raise click.ClickException(f"crawls did not finish: {', '.join(failed)}")
+    if run.overall["missed"]:
+        click.echo("Missed: " + ", ".join(formats.terminal_safe(s) for s in run.overall["missed"]))
+    if run.overall["innocent"]:
+        click.echo("Innocent leads: " + ", ".join(formats.terminal_safe(s) for s in run.overall["innocent"]))
+    if run.failed:
+        raise click.ClickException(f"crawls did not finish: {', '.join(run.failed)}")
 
 
 def _check_site(arguments: dict[str, str]) -> None:
@@ -109,12 +100,6 @@ def _check_site(arguments: dict[str, str]) -> None:
         load_config(arguments.get("config") or arguments["site"])
     except SiteConfigError as exc:
         raise click.ClickException(str(exc)) from None
-
-
-def _site_name(config_path: str) -> str:
-    from crawler.siteconfig import load_config
-
-    return load_config(config_path).name
 
 
 def _job_name(ctx, param, value: str | None) -> str | None:

@@ -76,13 +76,13 @@ def leads_json(leads: Iterable[dict]) -> str:
 def leads_table(leads: list[dict]) -> str:
     if not leads:
         return "No leads.\n"
-    header = f"{'#':>3}  {'score':>5}  {'marketplace':<12} {'seller':<24} {'status':<9} {'listings':>8}  categories / platforms"
+    header = f"{'#':>3}  {'score':>5}  {'marketplace':<13} {'side':<6} {'account':<24} {'status':<9} {'listings':>8}  categories / platforms"
     lines = [header, "-" * len(header)]
     for i, lead in enumerate(leads, 1):
         kinds = terminal_safe(lead.get("categories"), 40)
         platforms = terminal_safe(lead.get("platforms"), 40)
         lines.append(
-            f"{i:>3}  {lead['score']:>5.2f}  {terminal_safe(lead['marketplace'], 12):<12} "
+            f"{i:>3}  {lead['score']:>5.2f}  {terminal_safe(lead['marketplace'], 13):<13} {lead.get('side') or 'seller':<6} "
             f"{terminal_safe(lead['seller_id'], 24):<24} {lead['status']:<9} {lead['flagged_listings']:>8}  "
             f"{kinds}{' / ' + platforms if platforms else ''}"
         )

@@ -52,7 +52,7 @@ def test_demo_finds_the_review_sellers(demo_runs):
     first = demo_runs["runs"][0]
     assert first.returncode == 0, first.stderr[-3000:]
     out = first.stdout
-    assert "score  marketplace  seller" in out and f"Database: {demo_runs['db']}" in out
+    assert "score  marketplace   side   account" in out and f"Database: {demo_runs['db']}" in out
     match = re.search(r"found (\d+) of (\d+) review sellers .*?; (\d+) of (\d+) leads innocent", out)
     assert match, out
     found, total, innocent, leads = map(int, match.groups())

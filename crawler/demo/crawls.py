@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
 
 from crawler.demo.truth import GroundTruth
 
@@ -55,3 +57,40 @@ def report_lines(reports: dict[str, dict]) -> list[str]:
                      f"(recall {r['recall']:.1%}); {r['innocent_leads']} of {r['leads']} leads innocent "
                      f"({r['innocent_share']:.1%})")
     return lines
+
+
+@dataclass
+class DemoRun:
+    """What `run_demo` did: one run per demo marketplace, and how the leads compare with the truth."""
+
+    base_url: str
+    crawled: list[str]  # marketplace of each run, in run order
+    results: list  # crawler.runner.RunResult per run
+    reports: dict[str, dict]  # marketplace -> ground-truth report
+    overall: dict
+
+    @property
+    def failed(self) -> list[str]:
+        return [f"{name}: {r.finish_reason}" for name, r in zip(self.crawled, self.results)
+                if r.finish_reason != "finished"]
+
+
+def run_demo(db_path: str | Path, *, port: int = 0, day: int = 1, on_start=None) -> DemoRun:
+    """Serve the demo marketplaces, crawl every one of them into db_path in this
+    process (the reactor starts once), and score the leads against the ground truth."""
+    from crawler.demo.server import DemoMarketplace
+    from crawler.runner import LOCAL_DEMO_SETTINGS, project_settings, run_crawls
+    from crawler.siteconfig import load_config
+    from crawler.store import Store
+
+    with DemoMarketplace(port=port, day=day) as site:
+        if on_start:
+            on_start(site)
+        settings = project_settings({**LOCAL_DEMO_SETTINGS, "TURFWATCH_DB": str(db_path), "LOG_LEVEL": "WARNING"})
+        crawls = demo_crawls(site.base_urls)
+        results = run_crawls(crawls, settings=settings)
+        truths = site.truths
+    crawled = [load_config(args["config"]).name if args.get("config") else spider for spider, args in crawls]
+    with Store(db_path, read_only=True) as store:
+        reports = marketplace_reports(truths, store.leads(), crawled)
+    return DemoRun(site.base_url, crawled, results, reports, overall(reports))
