@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 
 import pytest
+from parsel import Selector
 from scrapy.http import HtmlResponse
 
 from crawler.blocks import challenge_vendor
@@ -172,3 +173,18 @@ def test_start_urls_are_routed_by_page_kind(tmp_path):
     with sqlite3.connect(db) as conn:
         stored = conn.execute("SELECT COUNT(*) FROM listings WHERE seller_id = ?", [seller]).fetchone()[0]
     assert stored == expected > 0
+
+
+@pytest.mark.parametrize(
+    "html",
+    [
+        '<SCRIPT type="application/json" ID="perseus-initial-props">{"a": 1}</SCRIPT>',
+        "<script id='perseus-initial-props' type='application/json'>{\"a\": 1}</script>",
+        '<script>var x = "perseus-initial-props";</script><script id=perseus-initial-props>{"a": 1}</script>',
+    ],
+)
+def test_embedded_json_finds_the_script_however_it_is_written(html):
+    from crawler.pages.common import embedded_json
+
+    assert embedded_json(html, "perseus-initial-props") == {"a": 1}
+    assert embedded_json(Selector(text=html), "perseus-initial-props") == {"a": 1}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
@@ -15,10 +16,24 @@ _SPACES = re.compile(r"[ \t\r\f\v]+")
 _BLANK_LINES = re.compile(r"\n\s*\n+")
 
 
+@lru_cache(maxsize=16)
+def _script_pattern(script_id: str) -> re.Pattern:
+    # Script content ends at the first "</script", exactly as an HTML parser ends it.
+    return re.compile(
+        r"<script\b[^>]*\bid\s*=\s*[\"']?" + re.escape(script_id) + r"[\"']?[^>]*>(.*?)</script", re.S | re.I)
+
+
 def embedded_json(html: str | Selector, script_id: str) -> dict | None:
-    """The JSON object in `<script id=script_id>`, or None when absent or broken."""
-    sel = html if isinstance(html, Selector) else Selector(text=html)
-    raw = sel.css(f"script#{script_id}::text").get()
+    """The JSON object in `<script id=script_id>`, or None when absent or broken.
+
+    A regular expression finds the script without parsing the whole page (every
+    page of a crawl comes through here); the HTML parser is the fallback."""
+    match = _script_pattern(script_id).search(html) if isinstance(html, str) else None
+    if match:
+        raw = match.group(1)
+    else:
+        sel = html if isinstance(html, Selector) else Selector(text=html)
+        raw = sel.css(f"script#{script_id}::text").get()
     if not raw:
         return None
     try:
