@@ -138,14 +138,16 @@ class Canonicalizer:
         low = t.lower()
         if not low:
             return text.lower()
-        known = self._known(low)
-        if known is not None:
-            return known
+        # An elided article first ("d'avis" -> avis): a lexicon phrase such as "échange d'avis" must not
+        # make the elided form a word of its own.
         el = _ELISION.sub("", low)
         if el != low:
             known = self._known(el)
             if known is not None:
                 return known
+        known = self._known(low)
+        if known is not None:
+            return known
         has_alpha = sum(c.isalpha() for c in low) >= 2
         if has_alpha and _LEET_CHARS.intersection(low):
             for table in (_LEET, _LEET_ALT):
