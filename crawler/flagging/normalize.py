@@ -34,6 +34,13 @@ _MULTI_MASK = re.compile(r"[^\W\d_]*(?:(?:\*+|#+)[^\W\d_]+){2,}(?:\*+|#+)?|[^\W\
 SEPARATOR_TOKENS = frozenset({"-", ".", "_", "·", "•", "/", "|", "*", "~", "+"})
 
 
+def _fold(word: str) -> str:
+    """The word without diacritics ("avaliações" -> "avaliacoes")."""
+    if word.isascii():
+        return word
+    return "".join(c for c in unicodedata.normalize("NFKD", word) if not unicodedata.combining(c))
+
+
 class Canonicalizer:
     """Maps one token's text to its canonical form (cached).
 
@@ -60,6 +67,12 @@ class Canonicalizer:
                 self.vocab.add(w)
         self._by_shape.clear()
         self.cache.clear()
+        # Accent-folded vocabulary: "avaliaçoes", "resenas", "valoracion" typed without (or with other) accents.
+        self._folded: dict[str, str] = {}
+        for w in sorted(self.vocab):
+            f = _fold(w)
+            if f != w and (f not in self._folded or self._folded[f] != f):
+                self._folded.setdefault(f, w)
 
     def _known(self, low: str) -> str | None:
         # A word the lexicons list as written stays as written, so canon() is idempotent on them.
@@ -69,7 +82,11 @@ class Canonicalizer:
             return low
         lem = self.lemma.get(low, low)
         lem = self.aliases.get(lem, lem)
-        return lem if lem in self.vocab else None
+        if lem in self.vocab:
+            return lem
+        if not self._folded or (low.isascii() and (len(low) < 5 or self.lemma.get(low) is not None)):
+            return None  # an English word ("reels", "verifies") is not a foreign word without its accents
+        return self._folded.get(_fold(low))
 
     def _unmask(self, low: str) -> str | None:
         # "r**views": letters around a mask; find the one known word that fits.

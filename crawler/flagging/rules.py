@@ -290,6 +290,7 @@ class CompiledLexicons:
                 alias = [{"NORM": t} for t in p]
                 pats = out.setdefault(f"platform:{pid}", [])
                 pats.append(alias + [{review_flag: True}])
+                pats.append(alias + [{"ORTH": "-"}, {review_flag: True}])  # "G-reviews", "TP-reviews"
                 pats.extend(alias + [{"NORM": w}] for w in after)
                 pats.extend([{review_flag: True}, {"NORM": w}] + alias for w in on)
         for name, patterns in self.data.cue_patterns.items():
