@@ -195,11 +195,16 @@ def _find(cues: ListingCues, cond: Condition, field, clo, chi, klo, khi, own=())
 def evaluate(cues: ListingCues, rules: list[Rule], diagnostics: list[str] | None = None) -> list[RuleHit]:
     """All rule hits in a listing; near misses go to `diagnostics` when given."""
     hits: list[RuleHit] = []
+    seen = cues.labels_seen()
     for rule in rules:
         taken: list[tuple[int, int]] = []
         candidates = []
         for steps in rule.patterns:
-            candidates.extend(_chains(cues, rule, steps))
+            # A pattern whose steps do not all have a cue in the listing has no chain: skip the search.
+            if all(not seen.isdisjoint(st.cues) for st in steps):
+                candidates.extend(_chains(cues, rule, steps))
+        if not candidates:
+            continue
         candidates.sort(key=lambda ch: (ch[0].start, ch[-1].end - ch[0].start))
         for chain in candidates:
             start, end = chain[0].start, max(c.end for c in chain)
