@@ -22,6 +22,10 @@ POSITIVE = [
     "Cerco persone che lascino recensioni a 5 stelle sul mio profilo Google",  # buyer's post
     {"title": "I will optimize your Google Business Profile",
      "description": "Premium package: optimization plus 20 five-star reviews."},  # review offer in a package
+    {"title": "Creazione negozio", "packages": [{"title": "Premium", "description": "Negozio + 20 recensioni a 5 stelle"}]},
+    "Nettoyage de vos avis négatifs",  # cleaning nouns as removal
+    "Sbarazzati delle recensioni a 1 stella",  # reflexive "get rid of"
+    "🌟🌟🌟🌟🌟 Google Maps",  # star glyphs for a platform, no review word
 ]
 
 NEGATIVE = [
@@ -31,6 +35,9 @@ NEGATIVE = [
     "I will teach you how to get more 5 star reviews on Google",
     "I will review your Amazon listing and give actionable feedback",
     "I will remove the reviews section from your Shopify theme",
+    "⭐⭐⭐⭐⭐ Quality Facebook Page Likes - 2000",  # engagement only
+    "I will build a Yelp clone with reviews and ratings",  # development work
+    "Suche jemanden, der auf unsere Google Bewertungen antwortet",  # buyer wants replies
     {"title": "I will optimize your google business profile for local seo",
      "description": "2000 positive reviews and counting. Your satisfaction is my priority."},
 ]
