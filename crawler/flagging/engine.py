@@ -201,7 +201,10 @@ def evaluate(cues: ListingCues, rules: list[Rule], diagnostics: list[str] | None
         candidates = []
         for steps in rule.patterns:
             # A pattern whose steps do not all have a cue in the listing has no chain: skip the search.
-            if all(not seen.isdisjoint(st.cues) for st in steps):
+            for st in steps:
+                if seen.isdisjoint(st.cues):
+                    break
+            else:
                 candidates.extend(_chains(cues, rule, steps))
         if not candidates:
             continue
