@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import os
 import shutil
 import socket
@@ -32,6 +34,21 @@ def start(command: list[str], log: Path, **kwargs) -> subprocess.Popen:
         return subprocess.Popen(command, **{"cwd": ROOT, **kwargs}, stdout=handle, stderr=subprocess.STDOUT)
     finally:
         handle.close()
+
+
+@contextlib.contextmanager
+def serving(command: list[str], log: Path, ready: Callable[[], bool], what: str, **kwargs):
+    """A server process for the length of a `with` block: started, polled until `ready`, then stopped."""
+    proc = start(command, log, **kwargs)
+    try:
+        wait_until(ready, timeout=60, what=what, proc=proc, log=log)
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
 
 
 def wait_until(check: Callable[[], bool], *, timeout: float, what: str, proc: subprocess.Popen | None = None,

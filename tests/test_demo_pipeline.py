@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from crawler.demo import DemoMarketplace
 from crawler.demo.days import catalog_for_day
 from crawler.demo.content import load_catalog
 

@@ -9,7 +9,7 @@ import pytest
 from crawler.demo import DemoMarketplace
 from crawler.merge import merge_shards
 from tests.crawl_helpers import (
-    count, crawl_command, fetch_counts, free_port, need_binary, rows, snapshot, start, tail, wait_until,
+    count, crawl_command, fetch_counts, free_port, need_binary, rows, serving, snapshot, start, tail,
 )
 
 
@@ -28,19 +28,10 @@ def redis_url(tmp_path):
     port = free_port()
     home = tmp_path / "redis"
     home.mkdir()
-    log = home / "redis.log"
-    proc = start([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                  "--dir", str(home)], log, cwd=home)
     url = f"redis://127.0.0.1:{port}/0"
-    try:
-        wait_until(lambda: redis_answers(url), timeout=30, what="redis-server to answer", proc=proc, log=log)
+    command = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(home)]
+    with serving(command, home / "redis.log", lambda: redis_answers(url), "redis-server to answer", cwd=home):
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 @pytest.fixture(scope="module")

@@ -14,12 +14,12 @@ from crawler.export_commands import export
 from crawler.exports import write_leads
 from crawler.formats import LEAD_COLUMNS
 from crawler.store import Store
-from tests.test_case_bundle import HOSTILE_SELLER, crawl_db  # noqa: F401 - the session's one crawl
+from tests.conftest import HOSTILE_SELLER
 
 DANGEROUS = ["=1+1", "+1", "-1", "@SUM(A1)", "\tx", "\rx", '=HYPERLINK("http://e.x","y")']
 
 
-def test_export_leads_csv_from_the_crawl(crawl_db, tmp_path):  # noqa: F811
+def test_export_leads_csv_from_the_crawl(crawl_db, tmp_path):
     out = tmp_path / "leads.csv"
     result = CliRunner().invoke(export, ["leads", "--db", str(crawl_db), "--out", str(out)])
     assert result.exit_code == 0, result.output
@@ -33,7 +33,7 @@ def test_export_leads_csv_from_the_crawl(crawl_db, tmp_path):  # noqa: F811
     assert f"{len(rows)} leads written" in result.output
 
 
-def test_export_leads_status_filter_and_stdout(crawl_db, tmp_path):  # noqa: F811
+def test_export_leads_status_filter_and_stdout(crawl_db, tmp_path):
     db = tmp_path / "t.db"
     shutil.copyfile(crawl_db, db)
     with Store(db) as store:
@@ -53,7 +53,7 @@ def test_export_leads_status_filter_and_stdout(crawl_db, tmp_path):  # noqa: F81
     assert isinstance(json.loads(lines[0])["categories"], list)
 
 
-def test_xlsx_safe_csv_has_bom_and_crlf(crawl_db):  # noqa: F811
+def test_xlsx_safe_csv_has_bom_and_crlf(crawl_db):
     result = CliRunner().invoke(export, ["leads", "--db", str(crawl_db), "--format", "xlsx-safe-csv"])
     raw = result.stdout_bytes
     assert raw.startswith(b"\xef\xbb\xbf")

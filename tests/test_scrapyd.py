@@ -6,7 +6,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import urllib.parse
 import urllib.request
 from pathlib import Path
@@ -16,7 +15,7 @@ import pytest
 from crawler.demo import DemoMarketplace
 from spiders.fiverr import FiverrSpider
 from tests.conftest import ROOT
-from tests.crawl_helpers import count, free_port, need_binary, rows, start, tail, wait_until
+from tests.crawl_helpers import count, free_port, need_binary, rows, serving, tail, wait_until
 
 # Only in the deployed copy: a spider Scrapyd can list only if it runs the egg, not this checkout.
 PROBE = '''import scrapy
@@ -54,19 +53,11 @@ def scrapyd(tmp_path):
         "items_dir =\njobs_dir =\npoll_interval = 0.2\nmax_proc = 4\n",
         encoding="utf-8",
     )
-    log = home / "scrapyd.out"
-    # HOME points here too, so no ~/.scrapyd.conf of the machine joins in.
-    proc = start([binary, "--pidfile="], log, cwd=home, env={**os.environ, "HOME": str(home)})
     base = f"http://127.0.0.1:{port}"
-    try:
-        wait_until(lambda: reachable(base), timeout=60, what="scrapyd to answer", proc=proc, log=log)
+    # HOME points here too, so no ~/.scrapyd.conf of the machine joins in.
+    with serving([binary, "--pidfile="], home / "scrapyd.out", lambda: reachable(base), "scrapyd to answer",
+                 cwd=home, env={**os.environ, "HOME": str(home)}):
         yield base, home
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 def deploy(base: str, tmp_path: Path) -> None:

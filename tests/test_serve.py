@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -17,15 +16,10 @@ import pytest
 
 from crawler.browse import build_metadata, database_name, datasette_args
 from crawler.store import Store
-from tests.test_case_bundle import HOSTILE_SELLER, crawl_db  # noqa: F401 - the session's one crawl
+from tests.conftest import HOSTILE_SELLER
+from tests.crawl_helpers import free_port
 
 STARTUP_TIMEOUT_S = 60
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def get_json(url: str):
@@ -67,7 +61,7 @@ def stop(process: subprocess.Popen) -> None:
 
 
 @pytest.fixture
-def db(crawl_db, tmp_path) -> Path:  # noqa: F811
+def db(crawl_db, tmp_path) -> Path:
     target = tmp_path / "served.db"
     shutil.copyfile(crawl_db, target)
     return target

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from bisect import bisect_right
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any

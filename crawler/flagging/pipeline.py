@@ -6,7 +6,6 @@ import re
 import threading
 from dataclasses import dataclass, field
 
-import numpy as np
 import spacy
 from spacy.attrs import IDS, LIKE_NUM, NORM, ORTH
 from spacy.lang.lex_attrs import word_shape
