@@ -10,18 +10,8 @@ from pathlib import Path
 import click
 
 from crawler import formats
+from crawler.options import DEMO_DB, db_option, open_store
 from crawler.store import LEAD_STATUSES
-
-DEFAULT_DB = "data/turfwatch.db"
-DEMO_DB = "data/demo.db"
-
-
-def db_option(default: str = DEFAULT_DB):
-    return click.option(
-        "--db", "db_path", type=click.Path(dir_okay=False, path_type=Path), default=default,
-        envvar="TURFWATCH_DB", show_default=True, help="SQLite database file.",
-    )
-
 
 def parse_pairs(pairs: tuple[str, ...], what: str) -> dict[str, str]:
     result = {}
@@ -31,15 +21,6 @@ def parse_pairs(pairs: tuple[str, ...], what: str) -> dict[str, str]:
             raise click.BadParameter(f"{what} must look like NAME=VALUE, got {pair!r}")
         result[name.strip()] = value
     return result
-
-
-def open_store(db_path: Path, *, read_only: bool = True):
-    from crawler.store import Store
-
-    if not db_path.exists():
-        hint = f"; the demo's is --db {DEMO_DB}" if Path(DEMO_DB).exists() and db_path != Path(DEMO_DB) else ""
-        raise click.ClickException(f"no database at {db_path} (run `turfwatch demo` or `turfwatch crawl` first{hint})")
-    return Store(db_path, read_only=read_only)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

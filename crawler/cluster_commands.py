@@ -10,10 +10,8 @@ import click
 
 from crawler.clusters import DEFAULT_THRESHOLD, SCOPES, Cluster, build_clusters, save_clusters
 from crawler.formats import terminal_safe
+from crawler.options import db_option, open_store
 
-# Same option as crawler.cli.db_option; defined here so importing this module never
-# imports the CLI module that registers it.
-DEFAULT_DB = "data/turfwatch.db"
 
 
 def clusters_table(clusters: list[Cluster]) -> str:
@@ -51,8 +49,7 @@ def clusters_json(clusters: list[Cluster]) -> str:
 
 
 @click.command("clusters")
-@click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=Path), default=DEFAULT_DB,
-              envvar="TURFWATCH_DB", show_default=True, help="SQLite database file.")
+@db_option()
 @click.option("--scope", type=click.Choice(SCOPES), default="leads", show_default=True,
               help="leads: clusters holding at least one lead; all: every cluster.")
 @click.option("--threshold", type=click.FloatRange(0, 1, min_open=True), default=DEFAULT_THRESHOLD,
@@ -60,11 +57,7 @@ def clusters_json(clusters: list[Cluster]) -> str:
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 def clusters(db_path: Path, scope: str, threshold: float, fmt: str) -> None:
     """Rebuild clusters of sellers that look like one operation and list them with the reason for every link."""
-    from crawler.store import Store
-
-    if not db_path.exists():
-        raise click.ClickException(f"no database at {db_path} (run `turfwatch demo` or `turfwatch crawl` first)")
-    with Store(db_path) as store:
+    with open_store(db_path, read_only=False) as store:
         found = build_clusters(store, scope=scope, threshold=threshold)
         save_clusters(store, found)
     click.echo(clusters_table(found) if fmt == "table" else clusters_json(found), nl=False)

@@ -8,24 +8,8 @@ from pathlib import Path
 
 import click
 
-from crawler.store import LEAD_STATUSES, Store
-
-# Not imported from crawler.cli: cli.py imports this module, and `python -m crawler.cli` would load it twice.
-DEFAULT_DB = "data/turfwatch.db"
-
-
-def db_option():
-    return click.option(
-        "--db", "db_path", type=click.Path(dir_okay=False, path_type=Path), default=DEFAULT_DB,
-        envvar="TURFWATCH_DB", show_default=True, help="SQLite database file.",
-    )
-
-
-def open_store(db_path: Path) -> Store:
-    if not db_path.exists():
-        raise click.ClickException(f"no database at {db_path} (run `turfwatch demo` or `turfwatch crawl` first)")
-    return Store(db_path, read_only=True)
-
+from crawler.options import db_option, open_store
+from crawler.store import LEAD_STATUSES
 
 def default_warc_dir(db_path: Path) -> Path:
     """TURFWATCH_WARC_DIR when crawler.settings sets it, else `<db dir>/warc` as the crawl writes it."""
