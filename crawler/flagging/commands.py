@@ -22,13 +22,17 @@ def _flagger():
 
 
 def _highlight(text: str, start: int, end: int, tty: bool) -> str:
-    left = text[max(0, start - CONTEXT_CHARS):start]
-    right = text[end:end + CONTEXT_CHARS]
-    mid = text[start:end]
+    from crawler.formats import terminal_safe
+
+    def safe(part: str) -> str:  # listing text never drives the terminal (escape sequences, bidi overrides)
+        return terminal_safe(part.replace("\n", " "))
+
+    left, mid, right = (safe(p) for p in (text[max(0, start - CONTEXT_CHARS):start], text[start:end],
+                                          text[end:end + CONTEXT_CHARS]))
     mid = click.style(mid, bold=True) if tty else f"[[{mid}]]"
     pre = "…" if start > CONTEXT_CHARS else ""
     post = "…" if end + CONTEXT_CHARS < len(text) else ""
-    return (pre + left + mid + right + post).replace("\n", " ")
+    return pre + left + mid + right + post
 
 
 def _field_text(listing: dict, path: str) -> str:
