@@ -9,7 +9,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from datasketch import MinHash, MinHashLSH
 
 from crawler.contacts import Contact, extract_contacts, listing_texts
 from crawler.items import utc_now
@@ -158,10 +157,13 @@ def text_links(listings: list[dict], threshold: float = DEFAULT_THRESHOLD) -> li
     """Sellers whose listings say nearly the same thing (title + description), by MinHash LSH.
 
     One link per seller pair, carrying the most similar pair of listings."""
+    # Imported here: datasketch brings SciPy, and every CLI command imports this module.
+    from datasketch import MinHash, MinHashLSH
+
     # Candidates are checked against the estimate below, so a false positive costs one
     # comparison while a false negative loses a link: weigh the banding towards recall.
     lsh = MinHashLSH(threshold=threshold, num_perm=NUM_PERM, weights=LSH_WEIGHTS)
-    hashes: list[MinHash | None] = []
+    hashes: list = []  # MinHash, or None for a listing too short to compare
     for i, row in enumerate(listings):
         phrases = shingles(f"{row['title'] or ''} {row['description'] or ''}")
         if len(phrases) < MIN_SHINGLES:

@@ -7,7 +7,6 @@ from typing import Any
 
 import click
 
-from .evaluate import EvaluationError, evaluate_file, read_jsonl
 from .rules import RuleError
 
 CONTEXT_CHARS = 40
@@ -49,6 +48,8 @@ def flag(text: str | None, input_path: str | None, fmt: str) -> None:
     if bool(text) == bool(input_path):
         raise click.UsageError("give either TEXT or --input FILE")
     if input_path:
+        from .evaluate import EvaluationError, read_jsonl
+
         try:
             listings = read_jsonl(input_path)
         except EvaluationError as exc:
@@ -127,6 +128,8 @@ def test_rules() -> None:
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def eval_rules(path: str, fmt: str) -> None:
     """Precision / recall / F1 of sells_reviews on a labeled JSONL file."""
+    from .evaluate import EvaluationError, evaluate_file
+
     try:
         report = evaluate_file(path, _flagger())
     except EvaluationError as exc:
