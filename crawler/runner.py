@@ -41,22 +41,7 @@ LOCAL_DEMO_SETTINGS = {
 def run_crawl(spider: str, *, settings: Settings, spider_args: dict[str, Any] | None = None) -> RunResult:
     """Crawl with one spider until it finishes. Starts the Twisted reactor, so it
     can be called once per process (the CLI runs one crawl per command)."""
-    process = CrawlerProcess(settings)
-    crawler = process.create_crawler(spider)
-    outcome: dict[str, Any] = {}
-
-    def on_closed(spider, reason):  # named, because signal receivers are held weakly
-        outcome["reason"] = reason
-
-    crawler.signals.connect(on_closed, signal=signals.spider_closed)
-    process.crawl(crawler, **(spider_args or {}))
-    process.start()
-    stats = crawler.stats.get_stats() if crawler.stats else {}
-    return RunResult(
-        run_id=stats.get("turfwatch/run_id"),
-        finish_reason=outcome.get("reason", stats.get("finish_reason", "unknown")),
-        stats=stats,
-    )
+    return run_crawls([(spider, spider_args or {})], settings=settings)[0]
 
 
 def run_crawls(crawls: list[tuple[str, dict[str, Any]]], *, settings: Settings) -> list[RunResult]:
