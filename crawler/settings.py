@@ -13,6 +13,9 @@ USER_AGENT = f"turfwatch/0.1 (+fake-review research; contact: {TURFWATCH_CONTACT
 ROBOTSTXT_OBEY = True
 CONCURRENT_REQUESTS = 8
 CONCURRENT_REQUESTS_PER_DOMAIN = 2
+# Scrapy starts CONCURRENT_ITEMS asyncio tasks for every response (default 100). Our item pipelines
+# are synchronous, so only one item is ever in flight: more workers are pure overhead per page.
+CONCURRENT_ITEMS = 4
 DOWNLOAD_DELAY = 1.0
 RANDOMIZE_DOWNLOAD_DELAY = True
 AUTOTHROTTLE_ENABLED = True
