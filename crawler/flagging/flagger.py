@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import threading
-from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -110,7 +109,7 @@ class Flagger:
             review_nouns=ids(("review", "reviews")),
         )
         self._languages = LanguageGuesser(lexicon_words=lex.by_lang)
-        self._lang_hashes = {strings.add(w): w for w in set(self._languages.word_langs) | set(self._languages.lexicon_langs)}
+        self._language = self._languages.keyed(strings.add)  # guesses from the doc's LOWER ids
         self._platform_names = {pid: body["name"] for pid, body in self.pipeline.data.platforms.items()}
         p = self.pipeline
         self._gate = RuleGate(self.rules, p.lexicons, p.patterns, p.flag_values, strings, p.special_norms)
@@ -170,14 +169,6 @@ class Flagger:
         categories = {f.category for f in flags}
         platforms = {f.platform for f in flags if f.platform and f.category in REVIEW_CATEGORIES}
         return Judgement(decision, score, language, flags, categories, platforms, diagnostics)
-
-    def _language(self, lower: list[int]) -> str:
-        langs = self._lang_hashes
-        words: dict[str, int] = {}
-        for h, n in Counter(lower).items():
-            if h in langs:
-                words[langs[h]] = n
-        return self._languages.guess(words)
 
     def _explain(self, rule: Rule, text: str, hit) -> str:
         parts = [rule.explanation, f"Evidence: “{text}”."]

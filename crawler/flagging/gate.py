@@ -55,40 +55,49 @@ class RuleGate:
                 else:
                     self.always.add(label)
         # review_modifier comes from review / review_count cues; official_bypass from official_process.
-        self.derived = {"review_modifier": ("review", "review_count"), "official_bypass": ("official_process",)}
-        self.rules = [([tuple(st.cues for st in steps) for steps in r.patterns], [c.cues for c in r.requires])
-                      for r in rules]
+        derived = {"review_modifier": ("review", "review_count"), "official_bypass": ("official_process",)}
         self.vocab_ids = frozenset().union(*self.singles.values(), *(
             t for alts in self.alternatives.values() for alt in alts for t in alt))
+        # Labels become bits of one int, so a listing's evidence is a few integer operations per rule.
+        names = set(self.singles) | set(self.alternatives) | self.always | set(derived)
+        names |= {c for r in rules for steps in r.patterns for st in steps for c in st.cues}
+        names |= {c for r in rules for cond in r.requires for c in cond.cues}
+        bit = {name: 1 << i for i, name in enumerate(sorted(names))}
+        mask = lambda labels: sum(bit[x] for x in set(labels))  # noqa: E731
+        self.word_bits: dict[int, int] = {}
+        for label, words in self.singles.items():
+            if label not in derived:
+                for i in words:
+                    self.word_bits[i] = self.word_bits.get(i, 0) | bit[label]
         # Alternatives indexed by the ids of their most selective test (presence does not depend on order):
         # only those whose rarest word occurs are tried ("TP" in "reviews on TP", not every review word).
-        self.by_first: dict[str, dict[int, list[tuple[frozenset[int], ...]]]] = {}
+        self.by_first: dict[int, list[tuple[int, tuple[frozenset[int], ...]]]] = {}
         for label, alts in self.alternatives.items():
-            index = self.by_first.setdefault(label, {})
+            if label in derived:
+                continue
             for alt in alts:
                 k = min(range(len(alt)), key=lambda j: len(alt[j]))
                 rest = alt[:k] + alt[k + 1:]
                 for i in alt[k]:
-                    index.setdefault(i, []).append(rest)
-
-    def _present(self, label: str, ids: set[int], memo: dict[str, bool]) -> bool:
-        got = memo.get(label)
-        if got is None:
-            if label in self.derived:
-                got = any(self._present(src, ids, memo) for src in self.derived[label])
-            else:
-                got = label in self.always or not ids.isdisjoint(self.singles.get(label, ()))
-                if not got:
-                    index = self.by_first.get(label, {})
-                    got = any(all(not ids.isdisjoint(t) for t in rest) for i in ids if i in index for rest in index[i])
-            memo[label] = got
-        return got
+                    self.by_first.setdefault(i, []).append((bit[label], rest))
+        self.always_bits = mask(self.always - set(derived))
+        self.derived = [(bit[name], mask(sources)) for name, sources in derived.items()]
+        self.rules = [([tuple(mask(st.cues) for st in steps) for steps in r.patterns], [mask(c.cues) for c in r.requires])
+                      for r in rules]
 
     def can_fire(self, norm_ids: set[int]) -> bool:
         ids = norm_ids & self.vocab_ids
-        memo: dict[str, bool] = {}
-        present = lambda labels: any(self._present(x, ids, memo) for x in labels)  # noqa: E731
+        present = self.always_bits
+        word_bits, by_first = self.word_bits, self.by_first
+        for i in ids:
+            present |= word_bits.get(i, 0)
+            for b, rest in by_first.get(i, ()):
+                if not present & b and all(not ids.isdisjoint(t) for t in rest):
+                    present |= b
+        for b, sources in self.derived:
+            if present & sources:
+                present |= b
         for patterns, requires in self.rules:
-            if all(present(c) for c in requires) and any(all(present(st) for st in steps) for steps in patterns):
+            if all(present & m for m in requires) and any(all(present & m for m in steps) for steps in patterns):
                 return True
         return False

@@ -1,7 +1,8 @@
 """Guess a listing's language (en, es, de, fr, pt, it, nl) from stopword counts: cheap, no model."""
 from __future__ import annotations
 
-from collections.abc import Mapping
+import math
+from collections.abc import Callable, Hashable, Iterable, Mapping
 
 LANGUAGES = ("en", "es", "de", "fr", "pt", "it", "nl")
 
@@ -25,7 +26,7 @@ STOPWORDS: dict[str, frozenset[str]] = {
 
 
 class LanguageGuesser:
-    """Scores languages from a {lowercase word: count} mapping; ties and silence go to English."""
+    """Scores languages from the words of a text; ties and silence go to English."""
 
     def __init__(self, stopwords: Mapping[str, frozenset[str]] = STOPWORDS, lexicon_words: Mapping[str, set[str]] | None = None):
         self.word_langs: dict[str, tuple[str, ...]] = {}
@@ -40,16 +41,30 @@ class LanguageGuesser:
                 if len(owners) == 1:
                     self.lexicon_langs[w] = lang
 
-    def guess(self, counts: Mapping[str, int]) -> str:
-        scores = dict.fromkeys(LANGUAGES, 0.0)
-        for word, n in counts.items():
-            langs = self.word_langs.get(word)
-            if langs:
-                share = n / len(langs)
-                for lang in langs:
-                    scores[lang] += share
-            lang = self.lexicon_langs.get(word)
-            if lang:
-                scores[lang] += 2 * n
-        best = max(LANGUAGES, key=lambda lang: (scores[lang], lang == "en"))
-        return best if scores[best] > scores["en"] else "en"
+    def keyed(self, key: Callable[[str], Hashable]) -> Callable[[Iterable[Hashable]], str]:
+        """A guesser over a doc's word keys (e.g. spaCy LOWER ids), for the hot path: one dict look-up per
+        word and integer scores (weights scaled by a common denominator, so sums are exact)."""
+        denom = math.lcm(*(len(langs) for langs in self.word_langs.values()), 1)
+        index = {lang: i for i, lang in enumerate(LANGUAGES)}
+        weights: dict[Hashable, tuple[tuple[int, int], ...]] = {}
+        for word in set(self.word_langs) | set(self.lexicon_langs):
+            w = [0] * len(LANGUAGES)
+            for lang in self.word_langs.get(word, ()):
+                w[index[lang]] += denom // len(self.word_langs[word])
+            if word in self.lexicon_langs:
+                w[index[self.lexicon_langs[word]]] += 2 * denom
+            weights[key(word)] = tuple((i, x) for i, x in enumerate(w) if x)
+        en = index["en"]
+
+        def guess(keys: Iterable[Hashable]) -> str:
+            scores = [0] * len(LANGUAGES)
+            get = weights.get
+            for k in keys:
+                w = get(k)
+                if w:
+                    for i, x in w:
+                        scores[i] += x
+            best = max(range(len(LANGUAGES)), key=lambda i: (scores[i], i == en))
+            return LANGUAGES[best] if scores[best] > scores[en] else "en"
+
+        return guess
