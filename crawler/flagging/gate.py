@@ -81,23 +81,37 @@ class RuleGate:
                 for i in alt[k]:
                     self.by_first.setdefault(i, []).append((bit[label], rest))
         self.always_bits = mask(self.always - set(derived))
+        self.first_bits = {i: sum({b for b, _ in alts}) for i, alts in self.by_first.items()}
         self.derived = [(bit[name], mask(sources)) for name, sources in derived.items()]
-        self.rules = [([tuple(mask(st.cues) for st in steps) for steps in r.patterns], [mask(c.cues) for c in r.requires])
-                      for r in rules]
+        # One conjunction per (rule, pattern): a cue for every step and every requirement.
+        self.combos = [tuple(mask(st.cues) for st in steps) + tuple(mask(c.cues) for c in r.requires)
+                       for r in rules for steps in r.patterns]
 
-    def can_fire(self, norm_ids: set[int]) -> bool:
-        ids = norm_ids & self.vocab_ids
-        present = self.always_bits
-        word_bits, by_first = self.word_bits, self.by_first
-        for i in ids:
-            present |= word_bits.get(i, 0)
-            for b, rest in by_first.get(i, ()):
-                if not present & b and all(not ids.isdisjoint(t) for t in rest):
-                    present |= b
+    def _satisfied(self, present: int) -> bool:
         for b, sources in self.derived:
             if present & sources:
                 present |= b
-        for patterns, requires in self.rules:
-            if all(present & m for m in requires) and any(all(present & m for m in steps) for steps in patterns):
+        for combo in self.combos:
+            for m in combo:
+                if not present & m:
+                    break
+            else:
                 return True
         return False
+
+    def can_fire(self, norm_ids: set[int]) -> bool:
+        ids = norm_ids & self.vocab_ids
+        present, maybe = self.always_bits, 0
+        word_bits, first_bits = self.word_bits, self.first_bits
+        for i in ids:
+            present |= word_bits.get(i, 0)
+            maybe |= first_bits.get(i, 0)
+        if not self._satisfied(present | maybe):
+            return False  # not even if every multi-word alternative begun here were complete
+        if self._satisfied(present):
+            return True
+        for i in ids:
+            for b, rest in self.by_first.get(i, ()):
+                if b & maybe & ~present and all(not ids.isdisjoint(t) for t in rest):
+                    present |= b
+        return self._satisfied(present)
