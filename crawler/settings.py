@@ -48,7 +48,8 @@ SPIDER_MIDDLEWARES = {
 }
 ITEM_PIPELINES = {
     # Counts schema errors only (items are still stored); the run-health monitor reads the count.
-    "spidermon.contrib.scrapy.pipelines.ItemValidationPipeline": 400,
+    # Spidermon's ItemValidationPipeline, building its jsonschema validators once (crawler/validation.py).
+    "crawler.validation.ValidationPipeline": 400,
     "crawler.pipelines.StorePipeline": 500,
 }
 EXTENSIONS = {
