@@ -7,7 +7,7 @@ import threading
 from dataclasses import dataclass, field
 
 import spacy
-from spacy.attrs import IDS, LIKE_NUM, NORM, ORTH
+from spacy.attrs import IDS, LENGTH, LIKE_NUM, NORM, ORTH
 from spacy.lang.lex_attrs import word_shape
 from spacy.language import Language
 from spacy.lookups import load_lookups
@@ -40,7 +40,7 @@ class Normalizer:
         self.merge_prefixes: set[str] = set()
         self.merge_suffixes: set[str] = set()
         self.norm_flags: list[tuple[int, frozenset]] = []
-        self.attrs: list[int] = []  # flags: odd single letter, "a"/"i", merge prefix, merge suffix
+        self.attrs: list[int] = []  # flags: odd single letter, "a"/"i", merge prefix, merge suffix; LENGTH
         self._repaired: dict[str, str | None] = {}
 
     def setup(self, canonicalizer: Canonicalizer, vocab_all: set[str], merge_vocab: set[str]) -> None:
@@ -69,6 +69,7 @@ class Normalizer:
             flags.add(lambda t: (c := letter(t)) is not None and c in "ai"),
             flags.add(lambda t: t.lower() in self.merge_prefixes),
             flags.add(lambda t: t.lower() in self.merge_suffixes),
+            LENGTH,
         ]
 
     def _repair(self, joined: str) -> str | None:
@@ -85,19 +86,26 @@ class Normalizer:
         return c if c in self.merge_vocab else None
 
     def __call__(self, doc: Doc) -> Doc:
-        if not len(doc):
+        if len(doc) < 2:
             return doc
         arr = doc.to_array(self.attrs)
-        odd, ai, pre, suf = arr.sum(axis=0).tolist()
-        letters = odd + ai
+        odd, ai, pre, suf, length = arr.T
+        one = (length == 1).astype(arr.dtype)
+        # Candidates only where find_merges could join: a letter followed by a one-character token
+        # (a letter, a digit for a letter, or a separator) next or next but one; a word-start piece
+        # followed by a word-end piece likewise. Scattered letters ("a", "e.g.") are no reason to scan.
+        letter = odd | ai
+        spelled = bool((letter[:-1] & one[1:]).any() or (letter[:-2] & one[2:]).any())
+        if spelled:
+            n_odd, n_letters = int(odd.sum()), int(letter.sum())
+            spelled = n_odd >= 2 or (n_odd and n_letters >= 3)
         pieces = False
-        if pre and suf:
+        if not spelled and ((pre[:-1] & suf[1:]).any() or (pre[:-2] & suf[2:]).any()):
             # Two pieces in this doc could form a known word ("trust pilot", "re-views")?
-            prefixes = {doc[i].lower_ for i in arr[:, 2].nonzero()[0].tolist()}
-            suffixes = {doc[i].lower_ for i in arr[:, 3].nonzero()[0].tolist()}
+            prefixes = {doc[i].lower_ for i in pre.nonzero()[0].tolist()}
+            suffixes = {doc[i].lower_ for i in suf.nonzero()[0].tolist()}
             pieces = any(p + q in self.merge_vocab for p in prefixes for q in suffixes)
-        # Scan tokens only when two pieces could form a known word, or letters are spelled out.
-        if pieces or odd >= 2 or (odd and letters >= 3):
+        if spelled or pieces:
             self._merge(doc, self.canonicalizer.canon)
         return doc
 
