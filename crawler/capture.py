@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import logging
 import os
+import zlib
 from datetime import datetime, timezone
 from http import HTTPStatus
 from importlib.metadata import PackageNotFoundError, version
@@ -31,8 +33,38 @@ CAPTURE_META_KEY = "turfwatch_capture"
 _RENAMED_HEADERS = {"transfer-encoding": "X-Turfwatch-Original-Transfer-Encoding"}
 
 
+# gzip level of WARC records. warcio's own wrapper compresses at 9; zlib's default 6 makes files within 1%
+# of that size (demo pages: 21.4% of their size against 21.2%) at about half the CPU time per record.
+WARC_GZIP_LEVEL = 6
+
+
+class _GzipMember:
+    """Compresses one WARC record into one gzip member, as warcio's GzippingWrapper does, at a given level."""
+
+    def __init__(self, out, level: int):
+        self.compressor = zlib.compressobj(level, zlib.DEFLATED, zlib.MAX_WBITS + 16)
+        self.out = out
+
+    def write(self, buff: bytes) -> None:
+        self.out.write(self.compressor.compress(buff))
+
+    def flush(self) -> None:
+        self.out.write(self.compressor.flush())
+        self.out.flush()
+
+
 class Sha256WarcWriter(WARCWriter):
-    """warcio writes SHA-1 digests; evidence wants SHA-256 (WARC 1.1 allows any algorithm)."""
+    """warcio writes SHA-1 digests; evidence wants SHA-256 (WARC 1.1 allows any algorithm).
+    With gzip, every record is its own gzip member (as with warcio), compressed at `gzip_level`."""
+
+    def __init__(self, filebuf, *args, gzip: bool = True, gzip_level: int = WARC_GZIP_LEVEL, **kwargs):
+        # warcio's own gzip wrapper has its level fixed: write_record wraps the file itself instead.
+        super().__init__(filebuf, *args, gzip=False, **kwargs)
+        self.gzip_level = gzip_level if gzip else None
+
+    def write_record(self, record, params=None):
+        out = self.out if self.gzip_level is None else _GzipMember(self.out, self.gzip_level)
+        self._write_warc_record(out, record)
 
     @staticmethod
     def _create_digester():
@@ -136,9 +168,11 @@ class WarcCapture:
         status_line = f"{response.status} {_reason(response.status)}"
         http_headers = StatusAndHeaders(status_line, _headers(response.headers), protocol="HTTP/1.1")
         body = response.body
+        # One SHA-256 of the body for both the record's payload digest and the capture index.
+        body_sha256 = hashlib.sha256(body).digest()
         response_record = self.writer.create_warc_record(
             target, "response", payload=BytesIO(body), length=len(body), http_headers=http_headers,
-            warc_headers_dict=_warc_headers(date, response),
+            warc_headers_dict=_warc_headers(date, response, target, self.writer._make_warc_id(), body_sha256),
         )
         record_id = response_record.rec_headers.get_header("WARC-Record-ID")
         parts = urlsplit(request.url)
@@ -163,7 +197,7 @@ class WarcCapture:
             "warc_file": self.path.name,
             "warc_offset": offset,
             "warc_length": length,
-            "sha256": hashlib.sha256(body).hexdigest(),
+            "sha256": body_sha256.hex(),
             "content_type": (response.headers.get("Content-Type") or b"").decode("latin-1"),
         }
         self.store.save_capture(capture)
@@ -174,10 +208,16 @@ class WarcCapture:
             self._open_file()
 
 
-def _warc_headers(date: str, response: Response) -> dict:
+def _warc_headers(date: str, response: Response, target: str, record_id: str, payload_sha256: bytes) -> dict:
+    """WARC headers of a response record, in the order warcio would give them; the payload digest is
+    precomputed, so warcio does not hash the body a second time for it."""
     headers = {"WARC-Date": date}
     if response.ip_address is not None:
         headers["WARC-IP-Address"] = str(response.ip_address)
+    headers["WARC-Type"] = "response"
+    headers["WARC-Record-ID"] = record_id
+    headers["WARC-Target-URI"] = target
+    headers["WARC-Payload-Digest"] = "sha256:" + base64.b32encode(payload_sha256).decode("ascii")
     return headers
 
 
