@@ -38,6 +38,8 @@ DOWNLOADER_MIDDLEWARES = {
     # Runs after the retry middleware (550) on the way in, so a challenge page
     # is recognised before any spider callback could take it for an empty page.
     "crawler.middlewares.BlockDetectionMiddleware": 560,
+    # After decompression (590) on the way in: a UTF-8 page labelled Latin-1 is read as UTF-8.
+    "crawler.charset.CharsetRepairMiddleware": 580,
     # Same place as Scrapy's own; a redirect loop becomes an ERROR with its URL and a stat.
     "scrapy.downloadermiddlewares.redirect.RedirectMiddleware": None,
     "crawler.redirects.LoggedRedirectMiddleware": 600,

@@ -22,7 +22,7 @@ CRAWL_TIMEOUT_S = 600
 ARGS = ["-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=0", "-s", "CONCURRENT_REQUESTS=16",
         "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=16", "-s", "TURFWATCH_PROGRESS_INTERVAL=0", "-s", "DOWNLOAD_TIMEOUT=2",
         "-a", "queries=reviews"]
-LOST = set(GIG_FAULTS) - RECOVERABLE - {"wrong-charset", "null-fields", "huge-fields", "markup-fields"}
+LOST = set(GIG_FAULTS) - RECOVERABLE - {"null-fields", "huge-fields", "markup-fields"}
 _cache: dict = {}
 
 
@@ -93,7 +93,8 @@ def test_every_good_listing_is_kept_intact(crawls):
         gig = crawls["catalog"].by_id[int(listing_id)]
         assert (b["title"], b["seller_id"]) == (gig["title"], gig["seller"])
     # The recoverable faults were really hit and still came through.
-    assert any(faulted.get(int(i)) == "5xx" for i in expected)
+    for kind in RECOVERABLE:
+        assert any(faulted.get(int(i)) == kind for i in expected), kind
 
 
 def test_every_failure_is_in_stats_and_log_with_its_url(crawls):
@@ -112,6 +113,11 @@ def test_every_failure_is_in_stats_and_log_with_its_url(crawls):
     assert stats["downloader/exception_type_count/scrapy.exceptions.DownloadCancelledError"] >= 2  # 20 MB pages
     assert any(k.startswith("downloader/exception_type_count/") and "Timeout" in k for k in stats)
     assert stats["turfwatch/redirect_loops"] >= 2
+    # Mislabelled UTF-8 is repaired, but never silently.
+    repaired = [i for i, kind in faulted.items() if kind == "wrong-charset"]
+    assert repaired and stats["turfwatch/charset_repaired"] >= len(repaired)
+    for gig_id in repaired:
+        assert any(_url(crawls["catalog"], gig_id) in line and "UTF-8" in line for line in error_lines)
 
 
 def test_hostile_fields_are_stored_whole_or_not_at_all(crawls):

@@ -12,13 +12,14 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from crawler.demo.pages import embed_json
 
-# Faults on gig pages. "5xx" and "no-charset" are recoverable: a good crawler still
-# stores those gigs intact (retries; the <meta> charset). The others lose or mangle the gig.
+# Faults on gig pages. "5xx", "no-charset" and "wrong-charset" are recoverable: a good crawler
+# still stores those gigs intact (retries; the <meta> charset; UTF-8 under a Latin-1 label is
+# read as UTF-8). The others lose or mangle the gig.
 GIG_FAULTS = (
     "5xx", "5xx-hard", "slow", "drop", "truncated", "malformed-html", "malformed-json",
     "wrong-charset", "no-charset", "huge-page", "redirect-loop", "null-fields", "huge-fields", "markup-fields",
 )
-RECOVERABLE = frozenset({"5xx", "no-charset"})
+RECOVERABLE = frozenset({"5xx", "no-charset", "wrong-charset"})
 # Markup drift: a JSON key of the page renamed, as when the site ships a new front end.
 DRIFTS = ("drift-search", "drift-gig")
 ALL = GIG_FAULTS + DRIFTS
@@ -64,9 +65,15 @@ class Faults:
         pool = [g["gig_id"] for g in catalog.search(self.pool_query)]
         taken = {gid for ids in self.targets.values() for gid in ids}
         pool = [gid for gid in pool if gid not in taken]
+        # A wrong charset label only shows on text that is not ASCII ("reseñas", "★★★★★").
+        non_ascii = [g["gig_id"] for g in catalog.search(self.pool_query)
+                     if g["gig_id"] in pool and not (g["title"] + (g.get("description") or "")).isascii()]
         for kind in GIG_FAULTS:
             if kind in self.kinds and kind not in self.targets:
-                self.targets[kind], pool = set(pool[:self.per_kind]), pool[self.per_kind:]
+                candidates = non_ascii if kind == "wrong-charset" else pool
+                self.targets[kind] = picked = set(candidates[:self.per_kind])
+                pool = [gid for gid in pool if gid not in picked]
+                non_ascii = [gid for gid in non_ascii if gid not in picked]
         self._by_gig = {gid: kind for kind, ids in self.targets.items() if kind in self.kinds for gid in ids}
         return self
 
