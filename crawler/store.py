@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-from dataclasses import asdict
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -258,6 +258,33 @@ def _json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
+# SQL of the per-item writes, built once: every page of a crawl comes through them.
+_SELLER_COLUMNS = ("profile_url", "display_name", "country", "level", "rating", "rating_count", "member_since")
+_UPSERT_SELLER = f"""INSERT INTO sellers (marketplace, seller_id, {", ".join(_SELLER_COLUMNS)}, first_seen, last_seen,
+        last_run_id)
+    VALUES (?, ?, {", ".join("?" for _ in _SELLER_COLUMNS)}, ?, ?, ?)
+    ON CONFLICT (marketplace, seller_id) DO UPDATE SET
+        {", ".join(f"{c} = COALESCE(excluded.{c}, sellers.{c})" for c in _SELLER_COLUMNS)},
+        last_seen = excluded.last_seen, last_run_id = excluded.last_run_id"""
+
+
+@lru_cache(maxsize=16)
+def _insert_sql(table: str, columns: tuple[str, ...], conflict: str = "") -> str:
+    return f"INSERT {conflict}INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})"
+
+
+@lru_cache(maxsize=16)
+def _upsert_listing_sql(columns: tuple[str, ...]) -> str:
+    keep = {"marketplace", "listing_id", "first_seen"}
+    updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in keep)
+    return f"{_insert_sql('listings', columns)} ON CONFLICT (marketplace, listing_id) DO UPDATE SET {updates}"
+
+
+@lru_cache(maxsize=16)
+def _link_capture_sql(columns: tuple[str, ...]) -> str:
+    return f"UPDATE captures SET {', '.join(f'{c} = ?' for c in columns)} WHERE capture_id = ?"
+
+
 class Store:
     """One SQLite file. Every write is its own short transaction, so a crash loses
     at most the item in flight and an overlapping run waits instead of failing."""
@@ -318,36 +345,28 @@ class Store:
 
     def save_capture(self, capture: dict) -> None:
         with self.db.atomic():
-            self.db.execute(
-                f"""INSERT OR IGNORE INTO captures ({", ".join(capture)}) VALUES ({", ".join("?" for _ in capture)})""",
-                list(capture.values()),
-            )
+            self.db.execute(_insert_sql("captures", tuple(capture), "OR IGNORE "), list(capture.values()))
 
     def _link_capture(self, capture_id: str | None, **what: str) -> None:
         if capture_id:
-            sets = ", ".join(f"{k} = ?" for k in what)
-            self.db.execute(f"UPDATE captures SET {sets} WHERE capture_id = ?", [*what.values(), capture_id])
+            self.db.execute(_link_capture_sql(tuple(what)), [*what.values(), capture_id])
+
+    def _rows(self, sql: str, params: list) -> list[tuple]:
+        """Rows of a SELECT, straight from the connection: sqlite-utils' query() wraps every statement in a
+        savepoint of its own to reject non-SELECTs, three statements for one on the per-item path."""
+        return self.db.conn.execute(sql, params).fetchall()
 
     # --- sellers and listings ----------------------------------------------
 
     def save_seller(self, seller: Seller, run_id: int | None = None) -> None:
         """Insert or refresh a seller; known facts are never overwritten with unknowns."""
-        row = asdict(seller)
-        row.pop("listing_urls")
-        row.pop("listings_complete")
-        capture_id = row.pop("capture_id")
-        seen = row.pop("fetched_at")
-        columns = ["profile_url", "display_name", "country", "level", "rating", "rating_count", "member_since"]
-        updates = ", ".join(f"{c} = COALESCE(excluded.{c}, sellers.{c})" for c in columns)
+        seen = seller.fetched_at
         with self.db.atomic():
             self.db.execute(
-                f"""INSERT INTO sellers (marketplace, seller_id, {", ".join(columns)}, first_seen, last_seen, last_run_id)
-                    VALUES (?, ?, {", ".join("?" for _ in columns)}, ?, ?, ?)
-                    ON CONFLICT (marketplace, seller_id) DO UPDATE SET {updates},
-                    last_seen = excluded.last_seen, last_run_id = excluded.last_run_id""",
-                [row["marketplace"], row["seller_id"], *(row[c] for c in columns), seen, seen, run_id],
+                _UPSERT_SELLER,
+                [seller.marketplace, seller.seller_id, *(getattr(seller, c) for c in _SELLER_COLUMNS), seen, seen, run_id],
             )
-            self._link_capture(capture_id, marketplace=seller.marketplace, seller_id=seller.seller_id)
+            self._link_capture(seller.capture_id, marketplace=seller.marketplace, seller_id=seller.seller_id)
         if seller.listings_complete:
             self.mark_missing_from_seller(seller)
 
@@ -371,17 +390,10 @@ class Store:
             # Seen again: whatever removal was recorded is over.
             "removed_at": None, "removed_reason": None,
         }
-        keep = {"marketplace", "listing_id", "first_seen"}
-        updates = ", ".join(f"{c} = excluded.{c}" for c in row if c not in keep)
         key = (listing.marketplace, listing.listing_id)
         with self.db.atomic():
-            is_new = next(self.db.query(
-                "SELECT 1 FROM listings WHERE marketplace = ? AND listing_id = ?", list(key)), None) is None
-            self.db.execute(
-                f"""INSERT INTO listings ({", ".join(row)}) VALUES ({", ".join("?" for _ in row)})
-                    ON CONFLICT (marketplace, listing_id) DO UPDATE SET {updates}""",
-                list(row.values()),
-            )
+            is_new = not self._rows("SELECT 1 FROM listings WHERE marketplace = ? AND listing_id = ?", list(key))
+            self.db.execute(_upsert_listing_sql(tuple(row)), list(row.values()))
             self.db.execute(
                 """INSERT INTO listing_versions (marketplace, listing_id, content_hash, title, description, tags,
                        packages, faq, price, score, sells_reviews, capture_id, first_seen, last_seen)
@@ -395,8 +407,9 @@ class Store:
             )
             self._link_capture(listing.capture_id, marketplace=listing.marketplace,
                                listing_id=listing.listing_id, content_hash=digest)
-            for flag in listing.flags:
-                self.db.execute(
+            if listing.flags:
+                # One statement run per flag, in order, as separate executes would.
+                self.db.conn.executemany(
                     """INSERT INTO flags (marketplace, listing_id, content_hash, rule_id, field, span_start,
                            span_end, rule_version, category, matched_text, score, platform, legal, explanation,
                            first_seen, last_seen)
@@ -404,10 +417,13 @@ class Store:
                        ON CONFLICT (marketplace, listing_id, content_hash, rule_id, field, span_start, span_end)
                        DO UPDATE SET last_seen = excluded.last_seen, score = excluded.score""",
                     [
-                        *key, digest, flag["rule_id"], flag["field"],
-                        flag["start"], flag["end"], str(flag["rule_version"]), flag["category"], flag["text"],
-                        flag["score"], flag.get("platform"), _json(list(flag.get("legal") or [])),
-                        flag.get("explanation"), seen, seen,
+                        [
+                            *key, digest, flag["rule_id"], flag["field"],
+                            flag["start"], flag["end"], str(flag["rule_version"]), flag["category"], flag["text"],
+                            flag["score"], flag.get("platform"), _json(list(flag.get("legal") or [])),
+                            flag.get("explanation"), seen, seen,
+                        ]
+                        for flag in listing.flags
                     ],
                 )
             if is_new:
@@ -416,21 +432,21 @@ class Store:
     def _link_relists(self, listing: Listing, fingerprint: str | None, at: str) -> None:
         """Link a listing seen for the first time to earlier ones that carry the same
         offer: the same description text (any account), or the same seller's same title."""
-        matches = self.db.query(
+        matches = self._rows(
             """SELECT marketplace, listing_id, seller_id, title, text_fingerprint FROM listings
                WHERE NOT (marketplace = ? AND listing_id = ?)
                  AND ((text_fingerprint IS NOT NULL AND text_fingerprint = ?)
                       OR (marketplace = ? AND seller_id = ? AND lower(title) = lower(?)))""",
             [listing.marketplace, listing.listing_id, fingerprint, listing.marketplace, listing.seller_id, listing.title],
         )
-        for other in list(matches):
-            same_text = fingerprint is not None and other["text_fingerprint"] == fingerprint
-            same_seller = other["marketplace"] == listing.marketplace and other["seller_id"] == listing.seller_id
+        for other_marketplace, other_listing_id, other_seller_id, _, other_fingerprint in matches:
+            same_text = fingerprint is not None and other_fingerprint == fingerprint
+            same_seller = other_marketplace == listing.marketplace and other_seller_id == listing.seller_id
             reason = ("same description" if same_text else "same title") + (
-                ", same seller" if same_seller else f", other account {other['seller_id']}")
+                ", same seller" if same_seller else f", other account {other_seller_id}")
             self.db.execute(
                 """INSERT OR IGNORE INTO listing_links VALUES (?, ?, ?, ?, ?, ?)""",
-                [listing.marketplace, listing.listing_id, other["marketplace"], other["listing_id"], reason, at],
+                [listing.marketplace, listing.listing_id, other_marketplace, other_listing_id, reason, at],
             )
 
     def mark_removed(self, marketplace: str, reason: str, at: str | None = None, *,

@@ -171,3 +171,38 @@ def test_triage_is_logged_and_dismissal_sticks_until_new_evidence(store):
         store.triage("nobody", "confirmed", who="ana")
     with pytest.raises(ValueError):
         store.triage("bad_seller", "maybe", who="ana")
+
+
+def _statements(store) -> list[str]:
+    seen: list[str] = []
+    store.db.conn.set_trace_callback(lambda sql: seen.append(" ".join(sql.split())[:40]))
+    return seen
+
+
+def test_a_listing_is_one_transaction_without_per_statement_savepoints(store):
+    capture = {"capture_id": "<urn:uuid:1>", "run_id": None, "url": "https://x/bad_seller/1", "status": 200,
+               "fetched_at": "2026-01-01T00:00:00Z", "warc_file": "a.warc.gz", "warc_offset": 0, "warc_length": 1,
+               "sha256": "0" * 64}
+    store.save_capture(capture)
+    seen = _statements(store)
+    store.save_listing(dataclasses.replace(listing("1", capture_id="<urn:uuid:1>"),
+                                           flags=[FLAG, {**FLAG, "start": 0, "end": 6}]))
+    assert seen[0] == "BEGIN IMMEDIATE" and seen[-1] == "COMMIT"
+    assert seen.count("BEGIN IMMEDIATE") == 1 and seen.count("COMMIT") == 1
+    assert not [s for s in seen if "SAVEPOINT" in s]
+    assert sum(s.startswith("INSERT INTO flags") for s in seen) == 2
+    assert store.db["flags"].count == 2
+    assert next(store.db.query("SELECT listing_id FROM captures"))["listing_id"] == "1"
+
+
+def test_a_failing_flag_leaves_no_half_listing(store):
+    store.save_listing(listing("1"))
+    before = {t: list(store.db.query(f"SELECT * FROM {t}")) for t in ("listings", "listing_versions", "flags")}
+    broken = {**FLAG, "start": None}  # NOT NULL: the flag insert fails after the listing rows are written
+    with pytest.raises(Exception, match="NOT NULL"):
+        store.save_listing(dataclasses.replace(
+            listing("1", seen="2026-02-01T00:00:00Z", title="I will post yelp reviews"), flags=[FLAG, broken]))
+    with pytest.raises(Exception, match="NOT NULL"):
+        store.save_listing(dataclasses.replace(listing("2"), flags=[broken]))
+    assert not store.db.conn.in_transaction
+    assert {t: list(store.db.query(f"SELECT * FROM {t}")) for t in before} == before
