@@ -16,22 +16,36 @@ _SPACES = re.compile(r"[ \t\r\f\v]+")
 _BLANK_LINES = re.compile(r"\n\s*\n+")
 
 
+# Script content ends at the first "</script", exactly as an HTML parser ends it. The leading "<" stays outside
+# the case-insensitive groups, so the regex engine can jump from "<" to "<" instead of trying every character.
+_SCRIPT_END = re.compile(r"<(?i:/script)")
+
+
 @lru_cache(maxsize=16)
-def _script_pattern(script_id: str) -> re.Pattern:
-    # Script content ends at the first "</script", exactly as an HTML parser ends it.
-    return re.compile(
-        r"<script\b[^>]*\bid\s*=\s*[\"']?" + re.escape(script_id) + r"[\"']?[^>]*>(.*?)</script", re.S | re.I)
+def _script_start(script_id: str) -> re.Pattern:
+    return re.compile(r"<(?i:script\b[^>]*\bid\s*=\s*[\"']?" + re.escape(script_id) + r"[\"']?[^>]*>)")
+
+
+def _script_text(html: str, script_id: str) -> str | None:
+    """The content of the first `<script id=script_id ...>` that has an end tag after it.
+
+    The same as searching `<script\\b[^>]*\\bid=...[^>]*>(.*?)</script` (re.S | re.I) in one go, in two
+    searches: a start tag's end is fixed (nothing in it can pass a ">"), and with no "</script" after
+    the first start tag there is none after any later one either."""
+    start = _script_start(script_id).search(html)
+    if start is None:
+        return None
+    end = _SCRIPT_END.search(html, start.end())
+    return None if end is None else html[start.end():end.start()]
 
 
 def embedded_json(html: str | Selector, script_id: str) -> dict | None:
     """The JSON object in `<script id=script_id>`, or None when absent or broken.
 
-    A regular expression finds the script without parsing the whole page (every
+    Regular expressions find the script without parsing the whole page (every
     page of a crawl comes through here); the HTML parser is the fallback."""
-    match = _script_pattern(script_id).search(html) if isinstance(html, str) else None
-    if match:
-        raw = match.group(1)
-    else:
+    raw = _script_text(html, script_id) if isinstance(html, str) else None
+    if raw is None:
         sel = html if isinstance(html, Selector) else Selector(text=html)
         raw = sel.css(f"script#{script_id}::text").get()
     if not raw:
