@@ -129,3 +129,91 @@ def test_plain_is_itemadapters_asdict(value):
     assert got == expected and type(got) is type(expected)
     if isinstance(value, (list, dict)):
         assert got is not value  # a copy, as itemadapter makes
+
+
+# --- the error-free fast path -------------------------------------------------------------------
+
+TRICKY = [
+    None, True, False, 0, 1, -1, 1.0, 1.5, -0.5, 5, 5.0, 5.0001, float("nan"), float("inf"), "", "a", "A1",
+    "x" * 200, "x" * 201, "x" * 1000, "x" * 1001, "https://x/" + "y" * 2038, "https://x/" + "y" * 2039, "abc\n",
+    "fiverr", "Fiverr", "https://x", "https://x y", "http://", "USD", "usd", "US", "seller", "buyer", "Seller",
+    "2026-01-01T00:00:00Z", "2026-01-01T00:00:00Z\n", "2026-01-01 00:00:00", [], ["a"], [1], [None], [{}], ("t",),
+    ["x"] * 20, ["x"] * 21, ["x"] * 100, ["x"] * 101, [{"title": "t", "price": 5, "duration": 2}],
+    [{"price": -1}], [{"price": None, "duration": 1.0}], [{"duration": 1.5}], [{"title": 3}], [{"question": None}],
+    [{"rule_id": "r", "field": "f", "start": 0, "end": 1, "category": "c", "text": "t", "score": 1}],
+    [{"rule_id": "r"}], {}, {"a": 1},
+]
+
+
+def _base_items() -> list[dict]:
+    from dataclasses import asdict
+
+    return [validation.plain(asdict(item)) for item in _items()[:1] + _items()[5:6]] + [
+        validation.plain(asdict(_listing(packages=[], faq=[], flags=[], tags=[], rating=None, price=None)))]
+
+
+def _mutants():
+    import random
+
+    from crawler.schemas import LISTING, SELLER
+
+    rng = random.Random(7)
+    for schema in (LISTING, SELLER):
+        bases = [b for b in _base_items() if ("listing_id" in b) == (schema is LISTING)]
+        fields = list(schema["properties"]) + ["extra"]
+        for base in bases:
+            yield schema, base
+            for field in fields:
+                yield schema, {k: v for k, v in base.items() if k != field}
+                for value in TRICKY:
+                    yield schema, {**base, field: value}
+            for _ in range(1500):
+                item = dict(base)
+                for field in rng.sample(fields, 3):
+                    item[field] = rng.choice(TRICKY)
+                yield schema, item
+        yield schema, ["not", "an", "object"]
+
+
+def test_fast_path_vouches_exactly_for_the_items_jsonschema_finds_no_error_in():
+    from jsonschema.validators import validator_for
+
+    from crawler.schemas import LISTING, SELLER
+
+    checks = {id(s): validation.error_free_check(s, validator_for(s)) for s in (LISTING, SELLER)}
+    assert all(checks.values()), "the item schemas only use keywords the fast path knows"
+    valid = invalid = 0
+    for schema, item in _mutants():
+        jsonschema_ok = next(validator_for(schema)(schema).iter_errors(item), None) is None
+        assert checks[id(schema)](item) == jsonschema_ok, (schema["title"], item)
+        valid += jsonschema_ok
+        invalid += not jsonschema_ok
+    assert valid > 100 and invalid > 1000
+
+
+def test_fast_path_gives_spidermons_results():
+    from spidermon.contrib.validation import JSONSchemaValidator
+
+    from crawler.schemas import LISTING, SELLER
+
+    ours = {id(s): validation.ReusedJSONSchemaValidator(s) for s in (LISTING, SELLER)}
+    theirs = {id(s): JSONSchemaValidator(s) for s in (LISTING, SELLER)}
+    for n, (schema, item) in enumerate(_mutants()):
+        if n % 7 == 0:  # a sample: spidermon's validator builds a jsonschema validator per item
+            assert ours[id(schema)].validate(item) == theirs[id(schema)].validate(item), item
+
+
+@pytest.mark.parametrize("schema", [
+    {"type": "object", "properties": {"a": {"format": "email"}}},
+    {"type": "object", "properties": {"a": {"$ref": "#/$defs/x"}}, "$defs": {"x": {}}},
+    {"items": {"type": "string"}, "prefixItems": [{"type": "integer"}]},
+    {"enum": [1, "a"]},
+    {"type": "integer", "multipleOf": 2},
+    {"type": "frobnicate"},
+    {"properties": {"a": {"$schema": "http://json-schema.org/draft-04/schema#", "type": "integer"}}},
+    {"properties": {"a": False}},
+])
+def test_fast_path_stands_aside_for_keywords_it_does_not_know(schema):
+    from jsonschema.validators import validator_for
+
+    assert validation.error_free_check(schema, validator_for(schema)) is None
