@@ -22,6 +22,10 @@ MAX_FIELD_CHARS = 20_000
 MAX_FIELDS = 200
 _DOC_ATTRS = [LOWER, NORM]
 _GATED = "no rule anchor; no rule's cue words occur together in the listing"
+# Cues a listing that is not flagged is explained by ("cues seen: ..."), computed whatever rules may fire.
+EVIDENCE_LABELS = frozenset({"review", "review_soft", "platform", "offer_verb", "incentive", "removal", "stars_high",
+                             "star_run", "exchange", "fake_source", "fake_source_bare", "review_count",
+                             "engagement_count"})
 
 
 @dataclass(frozen=True)
@@ -113,6 +117,26 @@ class Flagger:
         self._platform_names = {pid: body["name"] for pid, body in self.pipeline.data.platforms.items()}
         p = self.pipeline
         self._gate = RuleGate(self.rules, p.lexicons, p.patterns, p.flag_values, strings, p.special_norms)
+        self._rule_labels = [self._labels_of(r) for r in self.rules]
+        self._plans: dict[int, tuple[list[Rule], frozenset[str]]] = {}
+
+    def _labels_of(self, rule: Rule) -> frozenset[str]:
+        """Every cue label the rule's evaluation can ask for, with the labels derived ones come from."""
+        labels = {c for steps in rule.patterns for st in steps for c in st.cues}
+        labels |= {c for cond in rule.requires + rule.unless for c in cond.cues}
+        for derived, sources in self._gate.derived_sources.items():
+            if derived in labels:
+                labels.update(sources)
+        return frozenset(labels)
+
+    def _plan(self, may_fire: int) -> tuple[list[Rule], frozenset[str]]:
+        """The rules that may fire (a gate bitmask) and the cue labels they need, with the explanation's own."""
+        plan = self._plans.get(may_fire)
+        if plan is None:
+            picked = [k for k in range(len(self.rules)) if may_fire >> k & 1]
+            labels = EVIDENCE_LABELS.union(*(self._rule_labels[k] for k in picked))
+            plan = self._plans[may_fire] = ([self.rules[k] for k in picked], labels)
+        return plan
 
     def judge(self, listing: Mapping[str, Any]) -> Judgement:
         return self.judge_many([listing])[0]
@@ -141,14 +165,17 @@ class Flagger:
         language = self._language(lower)
         if not fields:
             return Judgement(False, 0.0, language, [], set(), set())
-        if not self._gate.can_fire(set(norm)):
+        may_fire = self._gate.rules_that_may_fire(set(norm))
+        if not may_fire:
             # Most listings never mention reviews: no rule can fire, so skip cue matching and the engine.
             return Judgement(False, 0.0, language, [], set(), set(), [_GATED])
+        # Only the rules whose cue words all occur are evaluated, and only the cues they ask for are found.
+        rules, labels = self._plan(may_fire)
         is_tag = [path.startswith("tags[") for path, _ in fields]
         text = FIELD_SEPARATOR.join(t for _, t in fields)  # == doc.text, without a walk over Token objects
-        cues = ListingCues(doc, starts, is_tag, self.pipeline.cues.find(doc), self._words, text)
+        cues = ListingCues(doc, starts, is_tag, self.pipeline.cues.find(doc, labels), self._words, text)
         diagnostics: list[str] = []
-        hits = evaluate(cues, self.rules, diagnostics)
+        hits = evaluate(cues, rules, diagnostics)
         flags = []
         for hit in hits:
             path, text = fields[hit.field]
@@ -181,9 +208,7 @@ class Flagger:
 
     @staticmethod
     def _partial_evidence(cues: ListingCues) -> str:
-        seen = sorted(cues.labels_seen() & {"review", "review_soft", "platform", "offer_verb", "incentive",
-                                            "removal", "stars_high", "star_run", "exchange", "fake_source",
-                                            "fake_source_bare", "review_count", "engagement_count"})
+        seen = sorted(cues.labels_seen() & EVIDENCE_LABELS)
         return "no rule anchor; cues seen: " + (", ".join(seen) if seen else "none")
 
 

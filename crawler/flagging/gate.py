@@ -86,11 +86,20 @@ class RuleGate:
         # One conjunction per (rule, pattern): a cue for every step and every requirement.
         self.combos = [tuple(mask(st.cues) for st in steps) + tuple(mask(c.cues) for c in r.requires)
                        for r in rules for steps in r.patterns]
+        # Per rule, its patterns' steps alone: a rule whose steps can all occur may find a chain (and so a
+        # near miss worth explaining) even when a requirement is missing.
+        self.rule_steps = [(1 << k, [tuple(mask(st.cues) for st in steps) for steps in r.patterns])
+                           for k, r in enumerate(rules)]
+        self.derived_sources = derived
 
-    def _satisfied(self, present: int) -> bool:
+    def _derive(self, present: int) -> int:
         for b, sources in self.derived:
             if present & sources:
                 present |= b
+        return present
+
+    def _satisfied(self, present: int) -> bool:
+        present = self._derive(present)
         for combo in self.combos:
             for m in combo:
                 if not present & m:
@@ -100,6 +109,27 @@ class RuleGate:
         return False
 
     def can_fire(self, norm_ids: set[int]) -> bool:
+        return self.rules_that_may_fire(norm_ids) != 0
+
+    def rules_that_may_fire(self, norm_ids: set[int]) -> int:
+        """0 when no rule can fire; else a bitmask (bit k: rule k) of the rules whose steps can all occur."""
+        present = self._present_labels(norm_ids)
+        if present is None:
+            return 0
+        present = self._derive(present)
+        out = 0
+        for bit, patterns in self.rule_steps:
+            for steps in patterns:
+                for m in steps:
+                    if not present & m:
+                        break
+                else:
+                    out |= bit
+                    break
+        return out
+
+    def _present_labels(self, norm_ids: set[int]) -> int | None:
+        """The labels whose words occur (as bits), or None when they cannot make any rule fire."""
         ids = norm_ids & self.vocab_ids
         present, maybe = self.always_bits, 0
         word_bits, first_bits = self.word_bits, self.first_bits
@@ -107,11 +137,9 @@ class RuleGate:
             present |= word_bits.get(i, 0)
             maybe |= first_bits.get(i, 0)
         if not self._satisfied(present | maybe):
-            return False  # not even if every multi-word alternative begun here were complete
-        if self._satisfied(present):
-            return True
+            return None  # not even if every multi-word alternative begun here were complete
         for i in ids:
             for b, rest in self.by_first.get(i, ()):
                 if b & maybe & ~present and all(not ids.isdisjoint(t) for t in rest):
                     present |= b
-        return self._satisfied(present)
+        return present if self._satisfied(present) else None

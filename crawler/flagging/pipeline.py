@@ -170,11 +170,13 @@ class SeqMatcher:
                             need_bits |= value
                         elif kind:
                             need_ids.add(value)
-                compiled.append((strings.add(name), name, tuple(specs), need_bits, frozenset(need_ids)))
+                label = "platform" if name.startswith("platform:") else name
+                compiled.append((strings.add(name), name, tuple(specs), need_bits, frozenset(need_ids), label))
         self.patterns = compiled
         self._bits: dict[int, int] = {}  # orth -> the lexeme's flag word, read once per lexeme
 
-    def __call__(self, doc: Doc) -> list[tuple[str, int, int]]:
+    def __call__(self, doc: Doc, labels: frozenset[str] | None = None) -> list[tuple[str, int, int]]:
+        """Matches of every pattern, or of those whose cue label is in `labels`."""
         n = len(doc)
         if not n or not self.patterns:
             return []
@@ -196,8 +198,8 @@ class SeqMatcher:
         seen: set[tuple[int, int, int]] = set()
         out: list[tuple[str, int, int]] = []
         starts_for: dict[tuple, list[int]] = {}
-        for key, name, specs, need_bits, need_ids in self.patterns:
-            if doc_bits & need_bits != need_bits or not need_ids <= doc_ids:
+        for key, name, specs, need_bits, need_ids, label in self.patterns:
+            if doc_bits & need_bits != need_bits or not need_ids <= doc_ids or (labels is not None and label not in labels):
                 continue
             first = specs[0][0]
             starts = starts_for.get(first)
@@ -280,11 +282,14 @@ class CueMatcher:
         for name, phrases in lower_phrases.items():
             self.by_lower.add(name, [Doc(self.vocab, words=list(words)) for words in phrases])
 
-    def find(self, doc: Doc) -> list[tuple[str, int, int]]:
+    def find(self, doc: Doc, labels: frozenset[str] | None = None) -> list[tuple[str, int, int]]:
+        """Every cue, or those whose label ("platform" for every "platform:<id>") is in `labels`."""
         strings = doc.vocab.strings
         found = [(strings[mid], s, e) for mid, s, e in self.by_norm(doc)]
         found += [(strings[mid], s, e) for mid, s, e in self.by_lower(doc)]
-        found += self.matcher(doc)
+        if labels is not None:
+            found = [c for c in found if (c[0] if c[0][:9] != "platform:" else "platform") in labels]
+        found += self.matcher(doc, labels)
         return found
 
 
