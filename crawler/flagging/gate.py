@@ -71,7 +71,7 @@ class RuleGate:
                     self.word_bits[i] = self.word_bits.get(i, 0) | bit[label]
         # Alternatives indexed by the ids of their most selective test (presence does not depend on order):
         # only those whose rarest word occurs are tried ("TP" in "reviews on TP", not every review word).
-        self.by_first: dict[int, list[tuple[int, tuple[frozenset[int], ...]]]] = {}
+        grouped: dict[int, dict[int, set[tuple[frozenset[int], ...]]]] = {}  # id -> label bit -> rests
         for label, alts in self.alternatives.items():
             if label in derived:
                 continue
@@ -79,9 +79,12 @@ class RuleGate:
                 k = min(range(len(alt)), key=lambda j: len(alt[j]))
                 rest = alt[:k] + alt[k + 1:]
                 for i in alt[k]:
-                    self.by_first.setdefault(i, []).append((bit[label], rest))
+                    grouped.setdefault(i, {}).setdefault(bit[label], set()).add(rest)
+        # An empty rest (the word alone is the alternative) first: it settles the label at once.
+        self.by_first: dict[int, list[tuple[int, list[tuple[frozenset[int], ...]]]]] = {
+            i: [(b, sorted(rests, key=len)) for b, rests in by_bit.items()] for i, by_bit in grouped.items()}
         self.always_bits = mask(self.always - set(derived))
-        self.first_bits = {i: sum({b for b, _ in alts}) for i, alts in self.by_first.items()}
+        self.first_bits = {i: sum(b for b, _ in groups) for i, groups in self.by_first.items()}
         self.derived = [(bit[name], mask(sources)) for name, sources in derived.items()]
         # One conjunction per (rule, pattern): a cue for every step and every requirement.
         self.combos = [tuple(mask(st.cues) for st in steps) + tuple(mask(c.cues) for c in r.requires)
@@ -139,7 +142,13 @@ class RuleGate:
         if not self._satisfied(present | maybe):
             return None  # not even if every multi-word alternative begun here were complete
         for i in ids:
-            for b, rest in self.by_first.get(i, ()):
-                if b & maybe & ~present and all(not ids.isdisjoint(t) for t in rest):
-                    present |= b
+            for b, rests in self.by_first.get(i, ()):
+                if b & maybe and not b & present:
+                    for rest in rests:
+                        for t in rest:
+                            if ids.isdisjoint(t):
+                                break
+                        else:
+                            present |= b
+                            break
         return present if self._satisfied(present) else None
