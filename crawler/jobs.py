@@ -1,9 +1,23 @@
-"""Named crawl jobs: a job keeps its frontier on disk (Scrapy's JOBDIR), so a stopped crawl resumes where it was."""
+"""Named crawl jobs: a job keeps its frontier on disk (Scrapy's JOBDIR), so a stopped crawl resumes where it was.
+
+A job that ran to its end is done: the next run under the same name starts afresh. So the nightly
+`--job nightly` crawls every night, and continues where it stopped only after an interruption
+(Ctrl-C, SIGTERM, a block, a crash). Without this, Scrapy's JOBDIR would keep the finished
+crawl's seen-requests and every later night would fetch nothing at all.
+"""
 
 from __future__ import annotations
 
+import logging
 import re
+import shutil
 from pathlib import Path
+
+from scrapy import signals
+
+logger = logging.getLogger(__name__)
+# Written into a job's folder when its crawl finishes; the next start of the job clears the folder.
+FINISHED_MARKER = "turfwatch-finished"
 
 # Job names become a folder name and a Redis key: nothing that could walk out of either.
 JOB_NAME = re.compile(r"[A-Za-z0-9._-]{1,64}")
@@ -31,4 +45,34 @@ class JobAddon:
         name = settings.get("TURFWATCH_JOB")
         if not name or settings.get("JOBDIR"):
             return
-        settings.set("JOBDIR", str(job_dir(settings.get("TURFWATCH_DB"), name)), priority="addon")
+        folder = job_dir(settings.get("TURFWATCH_DB"), name)
+        if (folder / FINISHED_MARKER).is_file():
+            logger.info("Job %s finished last time: starting it afresh", name)
+            shutil.rmtree(folder)
+        settings.set("JOBDIR", str(folder), priority="addon")
+
+
+class JobCompletion:
+    """Extension: marks a job's folder finished when its crawl ends with finish reason `finished`.
+
+    Only folders that JobAddon manages (`--job NAME`) are marked; a JOBDIR given by hand keeps
+    Scrapy's own meaning."""
+
+    def __init__(self, folder: Path | None):
+        self.folder = folder
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        name = crawler.settings.get("TURFWATCH_JOB")
+        jobdir = crawler.settings.get("JOBDIR")
+        folder = None
+        if name and jobdir and Path(jobdir).resolve() == job_dir(crawler.settings.get("TURFWATCH_DB"), name):
+            folder = Path(jobdir)
+        ext = cls(folder)
+        crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
+        return ext
+
+    def spider_closed(self, spider, reason: str) -> None:
+        if self.folder is not None and reason == "finished":
+            self.folder.mkdir(parents=True, exist_ok=True)
+            (self.folder / FINISHED_MARKER).write_text("finished\n", encoding="utf-8")

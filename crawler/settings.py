@@ -59,6 +59,8 @@ EXTENSIONS = {
     "crawler.extensions.Progress": 510,
     # Before StorePipeline's spider_closed (pipelines connect later), so a failed check is stored.
     "spidermon.contrib.scrapy.extensions.Spidermon": 520,
+    # A `--job` that ran to its end starts afresh next time (an interrupted one resumes).
+    "crawler.jobs.JobCompletion": 530,
 }
 # Add-ons only change settings: a job's JOBDIR, and the shared Redis frontier.
 ADDONS = {

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from crawler.cli import cli
 from crawler.demo import DemoMarketplace
-from crawler.jobs import job_dir, validate_job_name
+from crawler.jobs import FINISHED_MARKER, job_dir, validate_job_name
 from tests.crawl_helpers import count, crawl_command, fetch_counts, rows, snapshot, start, tail, wait_until
 
 ONE_AT_A_TIME = ["-s", "CONCURRENT_REQUESTS=1"]
@@ -74,16 +74,18 @@ def test_interrupted_job_resumes_without_refetching(site, reference, tmp_path, s
         assert "scheduler/unserializable" not in json.loads(stats)
 
 
-def test_finished_job_run_again_fetches_nothing_new(site, tmp_path):
+def test_finished_job_run_again_starts_afresh(site, tmp_path):
+    """The nightly cron line reuses one job name: after a run that finished, the next one is a new crawl."""
     db = tmp_path / "a.db"
-    command = crawl_command(site, db, "--job", "done", "-a", "queries=amazon reviews")
+    command = crawl_command(site, db, "--job", "nightly", "-a", "queries=amazon reviews")
     assert run_to_end(command, tmp_path / "1.log") == 0, tail(tmp_path / "1.log")
-    fetched = fetch_counts(db)
-    # Not the exit code: a run that stores nothing may be judged degraded against history.
-    run_to_end(command, tmp_path / "2.log")
-    assert rows(db, "SELECT finish_reason FROM runs ORDER BY id") == [("finished",), ("finished",)], tail(tmp_path / "2.log")
-    # Every start request (searches, and flagged listings to recheck) was seen by the job already.
-    assert fetch_counts(db) == fetched
+    assert (tmp_path / "jobs" / "nightly" / FINISHED_MARKER).is_file()
+    first = fetch_counts(db)
+    assert run_to_end(command, tmp_path / "2.log") == 0, tail(tmp_path / "2.log")
+    assert rows(db, "SELECT finish_reason, status FROM runs ORDER BY id") == [("finished", "ok")] * 2
+    # Every page of the first night was fetched again on the second.
+    assert fetch_counts(db) == {url: 2 * n for url, n in first.items()}
+    assert "starting it afresh" in (tmp_path / "2.log").read_text()
 
 
 @pytest.mark.parametrize("name", ["", "..", ".", "../x", "a/b", "x" * 65, "ü", "a b", "a\n"])
