@@ -3,7 +3,9 @@
 Every cue needs certain words (a lexicon entry, or the required tokens of a composite pattern), and
 every rule needs a cue for each step of one of its patterns plus one for each requirement. From the
 listing's set of NORM ids we can tell when no rule can possibly fire; the cue matchers and the engine
-are then skipped. The gate only ever says "no" when the full evaluation would find no flag.
+are then skipped. The gate only ever says "no" when the full evaluation would find no flag. When it
+says "maybe", it also names the rules whose steps can all occur: only those are evaluated, and only
+their cues are looked for (a rule with a step missing finds no chain, so no flag and no near miss).
 """
 from __future__ import annotations
 
