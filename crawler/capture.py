@@ -72,14 +72,25 @@ class Sha256WarcWriter(WARCWriter):
 
 
 def _headers(headers) -> list[tuple[str, str]]:
-    """Every value of every header, repeated ones included, as latin-1 text."""
+    """Every value of every header, repeated ones included, as ASCII text (see `_header_text`)."""
     pairs = []
     for name in headers:
-        key = name.decode("latin-1")
+        key = _header_text(name)
         key = _RENAMED_HEADERS.get(key.lower(), key)
         for value in headers.getlist(name):
-            pairs.append((key, value.decode("latin-1")))
+            pairs.append((key, _header_text(value)))
     return pairs
+
+
+def _header_text(raw: bytes) -> str:
+    """Header bytes as text warcio can write: non-ASCII bytes percent-encoded.
+
+    warcio writes HTTP headers as ASCII; a header name with other bytes, or such a value with a ";"
+    in it, made it raise, and the page's capture was lost. A server chooses its headers, so a hostile
+    one could hide its pages from the evidence that way."""
+    if raw.isascii():
+        return raw.decode("ascii")
+    return "".join(chr(b) if b < 0x80 else f"%{b:02X}" for b in raw)
 
 
 def _http_date(dt: datetime) -> str:

@@ -77,3 +77,27 @@ def test_gzip_level_is_below_warcios_nine(tmp_path):
     assert WARC_GZIP_LEVEL == 6
     # gzip header byte 8 (XFL) is 2 for zlib's level 9 and 0 for 2..8.
     assert warc.read_bytes()[8] == 0
+
+
+def test_hostile_header_bytes_do_not_lose_the_capture(tmp_path):
+    """Non-ASCII header names and values (with ";" in them) made warcio raise and the capture vanish."""
+    db = tmp_path / "t.db"
+    crawler = get_crawler(settings_dict={"TURFWATCH_DB": str(db), "TURFWATCH_RULES_VERSION": "test@1"})
+    crawler.stats.open_spider()
+    ext = WarcCapture(crawler, tmp_path / "warc", 1 << 30)
+    ext.spider_opened(None)
+    url = "http://demo.test/sam/hostile"
+    request = Request(url)
+    headers = {"Content-Type": "text/html", "X-\u00e9t\u00e9".encode(): b"v", "X-Note": "\u00e9t\u00e9; x=1".encode()}
+    ext.response_downloaded(HtmlResponse(url, body=b"<p>hi</p>", request=request, headers=headers), request, None)
+    ext.spider_closed(None, "finished")
+    with Store(db) as store:
+        assert [c["url"] for c in store.db.query("SELECT url FROM captures")] == [url]
+    warcs = sorted((tmp_path / "warc").glob("*.warc.gz"))
+    check = subprocess.run([str(Path(sys.executable).parent / "warcio"), "check", *map(str, warcs)],
+                           capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout + check.stderr
+    with open(warcs[0], "rb") as f:
+        record = next(r for r in ArchiveIterator(f) if r.rec_type == "response")
+        assert record.http_headers.get_header("X-%C3%A9t%C3%A9") == "v"
+        assert record.http_headers.get_header("X-Note") == "%C3%A9t%C3%A9; x=1"
