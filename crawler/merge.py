@@ -62,6 +62,7 @@ def merge_shards(shards: Iterable[str | Path], into: str | Path, *, copy_warc: b
                         _copy_warc(conn, shard, into, report)
                 finally:
                     conn.close()
+            _link_relists_across_shards(store.db, report)
             store.refresh_leads(None)  # scores and counts follow the merged listings and flags
     return report
 
@@ -214,6 +215,34 @@ def _merge_links(db, conn, report: MergeReport) -> None:
              row["reason"], row["created_at"]])
         changed += cursor.rowcount
     report.rows["listing_links"] = report.rows.get("listing_links", 0) + changed
+
+
+def _link_relists_across_shards(db, report: MergeReport) -> None:
+    """Relist links a single crawl would have made between listings that different shards saw.
+
+    A crawl links a listing, when it first sees it, to earlier ones with the same description (any
+    account) or the same seller's same title (Store._link_relists). Two workers never saw each
+    other's listings, so such pairs meet only here. A pair linked either way already is left as it
+    is; otherwise the listing first seen later links to the earlier one, with the reason a crawl gives."""
+    cursor = db.execute(
+        """INSERT OR IGNORE INTO listing_links
+               (marketplace, listing_id, linked_marketplace, linked_listing_id, reason, created_at)
+           SELECT n.marketplace, n.listing_id, o.marketplace, o.listing_id,
+                  CASE WHEN n.text_fingerprint IS NOT NULL AND n.text_fingerprint = o.text_fingerprint
+                       THEN 'same description' ELSE 'same title' END
+                  || CASE WHEN n.marketplace = o.marketplace AND n.seller_id = o.seller_id
+                          THEN ', same seller' ELSE ', other account ' || o.seller_id END,
+                  n.first_seen
+           FROM listings n JOIN listings o
+             ON NOT (n.marketplace = o.marketplace AND n.listing_id = o.listing_id)
+            AND ((n.text_fingerprint IS NOT NULL AND n.text_fingerprint = o.text_fingerprint)
+                 OR (n.marketplace = o.marketplace AND n.seller_id = o.seller_id AND lower(n.title) = lower(o.title)))
+           WHERE (o.first_seen, o.marketplace, o.listing_id) < (n.first_seen, n.marketplace, n.listing_id)
+             AND NOT EXISTS (SELECT 1 FROM listing_links l
+                             WHERE (l.marketplace, l.listing_id, l.linked_marketplace, l.linked_listing_id)
+                                   IN (VALUES (n.marketplace, n.listing_id, o.marketplace, o.listing_id),
+                                              (o.marketplace, o.listing_id, n.marketplace, n.listing_id)))""")
+    report.rows["listing_links"] = report.rows.get("listing_links", 0) + cursor.rowcount
 
 
 def _merge_lead_events(db, conn, report: MergeReport) -> None:

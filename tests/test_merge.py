@@ -126,3 +126,30 @@ def test_merge_command(shards, tmp_path):
     assert again.exit_code == 0 and "0 runs added; nothing new" in again.output
     itself = runner.invoke(merge, [str(into), "--into", str(into)])
     assert itself.exit_code == 1 and "into itself" in itself.output
+
+
+def test_a_relist_seen_by_another_worker_is_linked_as_one_crawl_would(tmp_path):
+    """Worker 1 saw the original gig, worker 2 its copy under a new account: only the merge can link them."""
+    from crawler.items import Listing
+
+    text = "I will post ten genuine looking five star reviews on your Google business page fast"
+    old = Listing(marketplace="fiverr", listing_id="1", url="https://www.fiverr.com/ann/reviews", seller_id="ann",
+                  title="I will post Google reviews", description=text, fetched_at="2026-01-01T00:00:00Z")
+    new = Listing(marketplace="fiverr", listing_id="2", url="https://www.fiverr.com/bo/reviews", seller_id="bo",
+                  title="I will post Google reviews", description=text, fetched_at="2026-01-02T00:00:00Z")
+    single, one, two = tmp_path / "single.db", tmp_path / "w1" / "s.db", tmp_path / "w2" / "s.db"
+    with Store(single) as store:
+        store.save_listing(old)
+        store.save_listing(new)
+    for db, listing in ((one, old), (two, new)):
+        db.parent.mkdir()
+        with Store(db) as store:
+            store.save_listing(listing)
+    links = "SELECT marketplace, listing_id, linked_marketplace, linked_listing_id, reason, created_at FROM listing_links"
+    expected = rows(single, links)
+    assert expected == [("fiverr", "2", "fiverr", "1", "same description, other account ann", "2026-01-02T00:00:00Z")]
+    for order in ((one, two), (two, one), (two, one, two)):
+        into = tmp_path / f"m{len(order)}{order[0].parent.name}" / "merged.db"
+        merge_shards(order, into, copy_warc=False)
+        merge_shards(order, into, copy_warc=False)
+        assert rows(into, links) == expected
