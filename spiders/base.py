@@ -68,10 +68,10 @@ class MarketplaceSpider(scrapy.Spider):
             lines = Path(queries_file).read_text(encoding="utf-8").splitlines()
             queries_list += [q.strip() for q in lines if q.strip() and not q.lstrip().startswith("#")]
         self.queries = queries_list or list(self.default_queries)
-        # Several Scrapyd nodes: part k of n crawls every n-th query.
+        # Several Scrapyd nodes: part k of n crawls every n-th query and every n-th start URL.
         self.part, self.of = parse_part(part, of)
         self.queries = split_part(self.queries, self.part, self.of)
-        self.start_urls = split_arg(start_urls)
+        self.start_urls = split_part(split_arg(start_urls), self.part, self.of)
         # Page JSON is seller-controlled: links in it must not walk the crawl off the site.
         self.allowed_domains = [urlsplit(self.base_url).hostname or ""]
         self.max_pages = int(max_pages) if max_pages not in (None, "") else 20
@@ -91,8 +91,10 @@ class MarketplaceSpider(scrapy.Spider):
         shows them. URLs are re-rooted on base_url: same site, maybe another host name."""
         from crawler.store import Store
 
+        if not self.recheck:
+            return []
         db_path = Path(self.settings.get("TURFWATCH_DB") or "")
-        if not self.recheck or not db_path.is_file():
+        if not db_path.is_file():
             return []
         with Store(db_path, read_only=True) as store:
             rows = store.db.query(

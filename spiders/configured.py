@@ -7,6 +7,7 @@ from urllib.parse import quote_plus, urljoin, urlsplit
 from scrapy import Request
 from scrapy.http import Response
 
+from crawler.distributed import split_part
 from crawler.items import Listing, Removal, Seller, utc_now
 from crawler.pages.common import canonical_url, first
 from crawler.siteconfig import SiteConfig, load_config, number
@@ -38,7 +39,8 @@ class ConfiguredSpider(MarketplaceSpider):
         return self._url(self.site.search_url.replace("{query}", quote_plus(query)).replace("{page}", str(page)))
 
     async def start(self):
-        for url in self.start_urls or [self._url(u) for u in self.site.start_urls]:
+        site_urls = split_part([self._url(u) for u in self.site.start_urls], self.part, self.of)
+        for url in self.start_urls or site_urls:
             yield Request(url, callback=self.parse_search, cb_kwargs={"query": None, "page": 1})
         for listing_id, url in self.known_listings():
             yield self.listing_request(url, listing_id=listing_id)
