@@ -60,7 +60,8 @@ def demo(db_path: Path, port: int, day: int) -> None:
         click.echo(line)
     click.echo(
         f"History: {history['versions']} listing versions, {history['removed']} listings removed, "
-        f"{history['links']} relist links."
+        f"{history['links']} links between listings with the same offer "
+        f"({history['links_across']} of them across marketplaces)."
     )
     click.echo(f"Next: turfwatch leads --db {db_path} | turfwatch export case --top 3 --db {db_path} | turfwatch serve --db {db_path}")
     if run.overall["missed"]:

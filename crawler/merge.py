@@ -231,7 +231,8 @@ def _link_relists_across_shards(db, report: MergeReport) -> None:
                   CASE WHEN n.text_fingerprint IS NOT NULL AND n.text_fingerprint = o.text_fingerprint
                        THEN 'same description' ELSE 'same title' END
                   || CASE WHEN n.marketplace = o.marketplace AND n.seller_id = o.seller_id
-                          THEN ', same seller' ELSE ', other account ' || o.seller_id END,
+                          THEN ', same seller' ELSE ', other account ' || o.seller_id END
+                  || CASE WHEN n.marketplace != o.marketplace THEN ' on ' || o.marketplace ELSE '' END,
                   n.first_seen
            FROM listings n JOIN listings o
              ON NOT (n.marketplace = o.marketplace AND n.listing_id = o.listing_id)

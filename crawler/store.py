@@ -443,7 +443,8 @@ class Store:
             same_text = fingerprint is not None and other_fingerprint == fingerprint
             same_seller = other_marketplace == listing.marketplace and other_seller_id == listing.seller_id
             reason = ("same description" if same_text else "same title") + (
-                ", same seller" if same_seller else f", other account {other_seller_id}")
+                ", same seller" if same_seller else f", other account {other_seller_id}") + (
+                f" on {other_marketplace}" if other_marketplace != listing.marketplace else "")
             self.db.execute(
                 """INSERT OR IGNORE INTO listing_links VALUES (?, ?, ?, ?, ?, ?)""",
                 [listing.marketplace, listing.listing_id, other_marketplace, other_listing_id, reason, at],
@@ -609,6 +610,7 @@ class Store:
             "versions": one("SELECT COUNT(*) AS n FROM listing_versions"),
             "removed": one("SELECT COUNT(*) AS n FROM listings WHERE removed_at IS NOT NULL"),
             "links": one("SELECT COUNT(*) AS n FROM listing_links"),
+            "links_across": one("SELECT COUNT(*) AS n FROM listing_links WHERE marketplace != linked_marketplace"),
         }
 
     def last_run_id(self) -> int | None:

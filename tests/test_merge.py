@@ -137,17 +137,24 @@ def test_a_relist_seen_by_another_worker_is_linked_as_one_crawl_would(tmp_path):
                   title="I will post Google reviews", description=text, fetched_at="2026-01-01T00:00:00Z")
     new = Listing(marketplace="fiverr", listing_id="2", url="https://www.fiverr.com/bo/reviews", seller_id="bo",
                   title="I will post Google reviews", description=text, fetched_at="2026-01-02T00:00:00Z")
+    elsewhere = Listing(marketplace="seoclerks", listing_id="3", url="https://www.seoclerks.com/x/3/y", seller_id="cy",
+                        title="Google reviews", description=text, fetched_at="2026-01-03T00:00:00Z")
     single, one, two = tmp_path / "single.db", tmp_path / "w1" / "s.db", tmp_path / "w2" / "s.db"
     with Store(single) as store:
-        store.save_listing(old)
-        store.save_listing(new)
-    for db, listing in ((one, old), (two, new)):
+        for listing in (old, new, elsewhere):
+            store.save_listing(listing)
+    for db, listings in ((one, [old]), (two, [new, elsewhere])):
         db.parent.mkdir()
         with Store(db) as store:
-            store.save_listing(listing)
-    links = "SELECT marketplace, listing_id, linked_marketplace, linked_listing_id, reason, created_at FROM listing_links"
+            for listing in listings:
+                store.save_listing(listing)
+    links = ("SELECT marketplace, listing_id, linked_marketplace, linked_listing_id, reason, created_at FROM listing_links"
+             " ORDER BY listing_id, linked_listing_id")
     expected = rows(single, links)
-    assert expected == [("fiverr", "2", "fiverr", "1", "same description, other account ann", "2026-01-02T00:00:00Z")]
+    assert expected == [
+        ("fiverr", "2", "fiverr", "1", "same description, other account ann", "2026-01-02T00:00:00Z"),
+        ("seoclerks", "3", "fiverr", "1", "same description, other account ann on fiverr", "2026-01-03T00:00:00Z"),
+        ("seoclerks", "3", "fiverr", "2", "same description, other account bo on fiverr", "2026-01-03T00:00:00Z")]
     for order in ((one, two), (two, one), (two, one, two)):
         into = tmp_path / f"m{len(order)}{order[0].parent.name}" / "merged.db"
         merge_shards(order, into, copy_warc=False)
