@@ -48,6 +48,9 @@ CASES = [
     ("I will add ⭐⭐⭐⭐⭐ ratings to your app on the play store", {"FAB-STAR-RATINGS"}),
     ("I will post g00gle r3vi3ws on your business pr0file", {"FAB-OFFER-REVIEWS"}),
     ("I will leave r e v i e w s on your t r u s t p i l o t page", {"FAB-OFFER-REVIEWS"}),
+    # Cyrillic letters for what they sound like (р = r, н = n), not only for what they look like
+    ("I will write 10 Тrustрilot рeviews for your shoр", {"FAB-OFFER-REVIEWS"}),
+    ("I will post amazon revіews, genuine buyers, fast delivery, 5 stars", {"FAB-OFFER-REVIEWS"}),
     # near misses and hard negatives
     ("I will reply to your Trustpilot reviews within 24 hours", set()),
     ("I will write amazon product review articles for your affiliate blog", set()),
@@ -60,6 +63,7 @@ CASES = [
     ("I will add 1000 instagram followers, no reviews included", set()),
     ("I will test your app and send you a private bug report", set()),
     ("UGC video ad with a testimonial-style script for your TikTok ads", set()),
+    ("I will design a рoster and a flyer for your shop", set()),
 ]
 
 

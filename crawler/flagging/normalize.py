@@ -16,6 +16,16 @@ _HOMOGLYPHS = {
     "Α": "A", "Β": "B", "Ε": "E", "Ζ": "Z", "Η": "H", "Ι": "I", "Κ": "K", "Μ": "M", "Ν": "N", "Ο": "O",
     "Ρ": "P", "Τ": "T", "Υ": "Y", "Χ": "X",
 }
+# Cyrillic letters that sound unlike the Latin letter they look like: a seller mixing scripts may write
+# "рeviews" for reviews (р says r) as well as "gооgle" (о looks like o). Tried only on mixed-script words
+# whose look-alike reading is no known word.
+_CYRILLIC_SOUNDS = str.maketrans({
+    "р": "r", "в": "v", "н": "n", "у": "u", "с": "s", "х": "h", "г": "g", "и": "i", "л": "l", "д": "d",
+    "п": "p", "з": "z", "б": "b", "ф": "f",
+    "Р": "R", "В": "V", "Н": "N", "У": "U", "С": "S", "Х": "H", "Г": "G", "И": "I", "Л": "L", "Д": "D",
+    "П": "P", "З": "Z", "Б": "B", "Ф": "F",
+})
+_LATIN_LETTER = re.compile(r"[A-Za-z]")
 _ZERO_WIDTH = "\u200b\u200c\u200d\u2060\ufeff\u00ad\u180e"
 STAR = "★"
 _STAR_GLYPHS = "★☆✰✩✪✫✬✭✮✯⭐🌟✡"
@@ -165,6 +175,10 @@ class Canonicalizer:
         known = self._known(low)
         if known is not None:
             return known
+        if not text.isascii() and _LATIN_LETTER.search(text):
+            sounded = text.translate(_CYRILLIC_SOUNDS).translate(_CHAR_MAP).lower()
+            if sounded != low and (known := self._known(sounded)) is not None:
+                return known
         has_alpha = sum(c.isalpha() for c in low) >= 2
         if has_alpha and _LEET_CHARS.intersection(low):
             for table in (_LEET, _LEET_ALT):
