@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import warnings
+
+from scrapy.exceptions import ScrapyDeprecationWarning
 from spidermon import MonitorSuite, monitors
 from spidermon.contrib.scrapy.monitors.base import BaseScrapyMonitor
 
 from crawler import health
+
+# Spidermon's runner still calls Spider.log(), which Scrapy 2.19 deprecates: a WARNING in every
+# crawl's log that is not about the crawl, and that an analyst reading the log would chase.
+warnings.filterwarnings("ignore", message=r"Spider\.log\(\) is deprecated", category=ScrapyDeprecationWarning)
 
 # Spidermon reports a failed check as a unittest failure; this hides our frames, so the
 # log shows the one-line reason instead of a traceback.

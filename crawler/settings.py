@@ -17,7 +17,8 @@ CONCURRENT_REQUESTS_PER_DOMAIN = 2
 # are synchronous, so only one item is ever in flight: more workers are pure overhead per page.
 CONCURRENT_ITEMS = 4
 DOWNLOAD_DELAY = 1.0
-RANDOMIZE_DOWNLOAD_DELAY = True
+# Each wait is the delay ±50% (Scrapy's RANDOMIZE_DOWNLOAD_DELAY before 2.19, its default since).
+DOWNLOAD_DELAY_JITTER = 0.5
 AUTOTHROTTLE_ENABLED = True
 AUTOTHROTTLE_START_DELAY = 1.0
 AUTOTHROTTLE_MAX_DELAY = 30.0
