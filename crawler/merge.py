@@ -155,8 +155,9 @@ def _merge_rows(old: dict, new: dict, table: str, run_cols: tuple[str, ...], key
     return merged
 
 
-def _merge_entities(db, conn, table: str, mapping: dict[int, int], keys: dict[int, str], report: MergeReport) -> None:
-    pk, run_cols = ENTITY_TABLES[table]
+def _upsert(db, conn, table: str, pk: tuple[str, ...], run_cols: tuple[str, ...], mapping: dict[int, int],
+            merge, report: MergeReport) -> None:
+    """Each shard row of `table` goes in when its key is new; else the row becomes `merge(old, new)`."""
     columns = [c for c in _columns(conn, table) if c in set(_columns(db.conn, table))]
     where = " AND ".join(f"{c} = ?" for c in pk)
     changed = 0
@@ -171,13 +172,19 @@ def _merge_entities(db, conn, table: str, mapping: dict[int, int], keys: dict[in
             changed += 1
             continue
         old = dict(zip(columns, existing))
-        merged = _merge_rows(old, row, table, run_cols, keys)
+        merged = merge(old, row)
         if merged != old:
             sets = ", ".join(f"{c} = ?" for c in columns if c not in pk)
             db.execute(f"UPDATE {table} SET {sets} WHERE {where}",
                        [merged[c] for c in columns if c not in pk] + [merged[c] for c in pk])
             changed += 1
     report.rows[table] = report.rows.get(table, 0) + changed
+
+
+def _merge_entities(db, conn, table: str, mapping: dict[int, int], keys: dict[int, str], report: MergeReport) -> None:
+    pk, run_cols = ENTITY_TABLES[table]
+    _upsert(db, conn, table, pk, run_cols, mapping, lambda old, new: _merge_rows(old, new, table, run_cols, keys),
+            report)
 
 
 def _merge_captures(db, conn, mapping: dict[int, int], report: MergeReport) -> None:
@@ -263,31 +270,17 @@ def _merge_lead_events(db, conn, report: MergeReport) -> None:
 
 def _merge_lead_state(db, conn, mapping: dict[int, int], keys: dict[int, str], report: MergeReport) -> None:
     """What the store cannot recompute: a lead's triage status and the run that first found it."""
-    columns = [c for c in _columns(conn, "leads") if c in set(_columns(db.conn, "leads"))]
-    changed = 0
-    for source in conn.execute(f"SELECT {', '.join(columns)} FROM leads"):
-        row = dict(zip(columns, source))
-        row["new_in_run_id"] = mapping.get(row["new_in_run_id"]) if row["new_in_run_id"] is not None else None
-        key = [row["marketplace"], row["seller_id"]]
-        existing = db.conn.execute(
-            f"SELECT {', '.join(columns)} FROM leads WHERE marketplace = ? AND seller_id = ?", key).fetchone()
-        if existing is None:
-            db.execute(f"INSERT INTO leads ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})",
-                       list(row.values()))
-            changed += 1
-            continue
-        old = dict(zip(columns, existing))
-        first = min(old, row, key=lambda r: (r["first_flagged"] or "", keys.get(r["new_in_run_id"], "")))
-        latest = max(old, row, key=lambda r: (r.get("status_changed_at") or "", r["status"]))
-        update = {"first_flagged": first["first_flagged"], "new_in_run_id": first["new_in_run_id"],
+
+    def merge(old: dict, new: dict) -> dict:
+        first = min(old, new, key=lambda r: (r["first_flagged"] or "", keys.get(r["new_in_run_id"], "")))
+        latest = max(old, new, key=lambda r: (r.get("status_changed_at") or "", r["status"]))
+        merged = {**old, "first_flagged": first["first_flagged"], "new_in_run_id": first["new_in_run_id"],
                   "status": latest["status"]}
         if "status_changed_at" in old:
-            update["status_changed_at"] = latest["status_changed_at"]
-        if any(old[k] != v for k, v in update.items()):
-            db.execute(f"UPDATE leads SET {', '.join(f'{k} = ?' for k in update)} WHERE marketplace = ? AND seller_id = ?",
-                       [*update.values(), *key])
-            changed += 1
-    report.rows["leads"] = report.rows.get("leads", 0) + changed
+            merged["status_changed_at"] = latest["status_changed_at"]
+        return merged
+
+    _upsert(db, conn, "leads", ("marketplace", "seller_id"), ("new_in_run_id",), mapping, merge, report)
 
 
 def _merge_one(store: Store, conn, report: MergeReport) -> None:
