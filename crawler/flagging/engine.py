@@ -17,6 +17,9 @@ _CHUNK_BOUNDARY = re.compile(r",|\(|\)|\s[-–—]\s")
 NEGATABLE = frozenset({"review", "review_soft", "offer_verb", "incentive", "removal", "stars_high", "star_run",
                        "review_count", "exchange", "stars_low", "complaint", "soft_count", "star_word",
                        "engagement_count"})
+# Labels ListingCues gives cues found under other labels: a review noun before a modifier head
+# ("review management") and a negated official process ("without Google's dispute process").
+DERIVED_LABELS = {"review_modifier": ("review", "review_count"), "official_bypass": ("official_process",)}
 NEGATION_WINDOW = 3
 OFFICIAL_NEGATION_WINDOW = 5
 _TOKEN_ATTRS = [IDX, LENGTH, LOWER, NORM]

@@ -8,7 +8,7 @@ from typing import Any
 
 from spacy.attrs import LOWER, NORM
 
-from .engine import SUPPORT_WORDS, EngineWords, ListingCues, evaluate
+from .engine import DERIVED_LABELS, SUPPORT_WORDS, EngineWords, ListingCues, evaluate
 from .gate import RuleGate
 from .language import LanguageGuesser
 from .pipeline import Pipeline, get_pipeline
@@ -124,7 +124,7 @@ class Flagger:
         """Every cue label the rule's evaluation can ask for, with the labels derived ones come from."""
         labels = {c for steps in rule.patterns for st in steps for c in st.cues}
         labels |= {c for cond in rule.requires + rule.unless for c in cond.cues}
-        for derived, sources in self._gate.derived_sources.items():
+        for derived, sources in DERIVED_LABELS.items():
             if derived in labels:
                 labels.update(sources)
         return frozenset(labels)

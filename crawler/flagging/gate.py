@@ -9,6 +9,7 @@ their cues are looked for (a rule with a step missing finds no chain, so no flag
 """
 from __future__ import annotations
 
+from .engine import DERIVED_LABELS
 from .rules import CompiledLexicons, Rule
 
 _OPTIONAL = {"?", "*"}
@@ -56,26 +57,24 @@ class RuleGate:
                     self.alternatives.setdefault(label, []).append(tuple(need))
                 else:
                     self.always.add(label)
-        # review_modifier comes from review / review_count cues; official_bypass from official_process.
-        derived = {"review_modifier": ("review", "review_count"), "official_bypass": ("official_process",)}
         self.vocab_ids = frozenset().union(*self.singles.values(), *(
             t for alts in self.alternatives.values() for alt in alts for t in alt))
         # Labels become bits of one int, so a listing's evidence is a few integer operations per rule.
-        names = set(self.singles) | set(self.alternatives) | self.always | set(derived)
+        names = set(self.singles) | set(self.alternatives) | self.always | set(DERIVED_LABELS)
         names |= {c for r in rules for steps in r.patterns for st in steps for c in st.cues}
         names |= {c for r in rules for cond in r.requires for c in cond.cues}
         bit = {name: 1 << i for i, name in enumerate(sorted(names))}
         mask = lambda labels: sum(bit[x] for x in set(labels))  # noqa: E731
         self.word_bits: dict[int, int] = {}
         for label, words in self.singles.items():
-            if label not in derived:
+            if label not in DERIVED_LABELS:
                 for i in words:
                     self.word_bits[i] = self.word_bits.get(i, 0) | bit[label]
         # Alternatives indexed by the ids of their most selective test (presence does not depend on order):
         # only those whose rarest word occurs are tried ("TP" in "reviews on TP", not every review word).
         grouped: dict[int, dict[int, set[tuple[frozenset[int], ...]]]] = {}  # id -> label bit -> rests
         for label, alts in self.alternatives.items():
-            if label in derived:
+            if label in DERIVED_LABELS:
                 continue
             for alt in alts:
                 k = min(range(len(alt)), key=lambda j: len(alt[j]))
@@ -85,9 +84,9 @@ class RuleGate:
         # An empty rest (the word alone is the alternative) first: it settles the label at once.
         self.by_first: dict[int, list[tuple[int, list[tuple[frozenset[int], ...]]]]] = {
             i: [(b, sorted(rests, key=len)) for b, rests in by_bit.items()] for i, by_bit in grouped.items()}
-        self.always_bits = mask(self.always - set(derived))
+        self.always_bits = mask(self.always - set(DERIVED_LABELS))
         self.first_bits = {i: sum(b for b, _ in groups) for i, groups in self.by_first.items()}
-        self.derived = [(bit[name], mask(sources)) for name, sources in derived.items()]
+        self.derived = [(bit[name], mask(sources)) for name, sources in DERIVED_LABELS.items()]
         # One conjunction per (rule, pattern): a cue for every step and every requirement.
         self.combos = [tuple(mask(st.cues) for st in steps) + tuple(mask(c.cues) for c in r.requires)
                        for r in rules for steps in r.patterns]
@@ -95,7 +94,6 @@ class RuleGate:
         # near miss worth explaining) even when a requirement is missing.
         self.rule_steps = [(1 << k, [tuple(mask(st.cues) for st in steps) for steps in r.patterns])
                            for k, r in enumerate(rules)]
-        self.derived_sources = derived
 
     def _derive(self, present: int) -> int:
         for b, sources in self.derived:
@@ -112,9 +110,6 @@ class RuleGate:
             else:
                 return True
         return False
-
-    def can_fire(self, norm_ids: set[int]) -> bool:
-        return self.rules_that_may_fire(norm_ids) != 0
 
     def rules_that_may_fire(self, norm_ids: set[int]) -> int:
         """0 when no rule can fire; else a bitmask (bit k: rule k) of the rules whose steps can all occur."""
