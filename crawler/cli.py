@@ -10,8 +10,8 @@ from pathlib import Path
 import click
 
 from crawler import formats
+from crawler.leads import LEAD_STATUSES
 from crawler.options import DEMO_DB, db_option, open_store
-from crawler.store import LEAD_STATUSES
 
 def parse_pairs(pairs: tuple[str, ...], what: str) -> dict[str, str]:
     result = {}

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import click
 
+from crawler.leads import LEAD_STATUSES
 from crawler.options import db_option, open_store
-from crawler.store import LEAD_STATUSES
 
 def default_warc_dir(db_path: Path) -> Path:
     """TURFWATCH_WARC_DIR when crawler.settings sets it, else `<db dir>/warc` as the crawl writes it."""

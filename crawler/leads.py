@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable
 
+# The triage states of a lead. Here, not in the store: the CLI offers them without loading sqlite-utils.
+LEAD_STATUSES = ("new", "confirmed", "dismissed", "reported", "removed")
+
 
 def lead_score(listing_scores: Iterable[float], categories: Collection[str], platforms: Collection[str]) -> float:
     """0..1 from the scores of a seller's flagged listings, the review categories and platforms they touch.

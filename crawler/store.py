@@ -14,7 +14,7 @@ import sqlite_utils
 from sqlite_utils import Migrations
 
 from crawler.items import Listing, Seller, utc_now
-from crawler.leads import lead_score
+from crawler.leads import LEAD_STATUSES, lead_score
 from crawler.sqlite_tx import ImmediateDatabase
 
 migrations = Migrations("turfwatch")
@@ -236,7 +236,6 @@ def _run_sources(db: sqlite_utils.Database) -> None:
     db.execute("CREATE TABLE run_sources (run_key TEXT PRIMARY KEY, run_id INTEGER NOT NULL REFERENCES runs(id))")
 
 
-LEAD_STATUSES = ("new", "confirmed", "dismissed", "reported", "removed")
 
 
 def text_fingerprint(description: str) -> str | None:
