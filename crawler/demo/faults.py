@@ -54,6 +54,7 @@ class Faults:
     hits: Counter = field(default_factory=Counter)  # fault -> answers given, for tests
     release: threading.Event = field(default_factory=threading.Event)
     _seen: Counter = field(default_factory=Counter)
+    _by_gig: dict[int, str] = field(default_factory=dict)  # set by bind()
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
@@ -62,18 +63,15 @@ class Faults:
 
     def bind(self, catalog) -> "Faults":
         """Pick target gigs for the gig faults that have none: disjoint, deterministic."""
-        pool = [g["gig_id"] for g in catalog.search(self.pool_query)]
         taken = {gid for ids in self.targets.values() for gid in ids}
-        pool = [gid for gid in pool if gid not in taken]
-        # A wrong charset label only shows on text that is not ASCII ("reseñas", "★★★★★").
-        non_ascii = [g["gig_id"] for g in catalog.search(self.pool_query)
-                     if g["gig_id"] in pool and not (g["title"] + (g.get("description") or "")).isascii()]
+        pool = [g for g in catalog.search(self.pool_query) if g["gig_id"] not in taken]
         for kind in GIG_FAULTS:
             if kind in self.kinds and kind not in self.targets:
-                candidates = non_ascii if kind == "wrong-charset" else pool
-                self.targets[kind] = picked = set(candidates[:self.per_kind])
-                pool = [gid for gid in pool if gid not in picked]
-                non_ascii = [gid for gid in non_ascii if gid not in picked]
+                # A wrong charset label only shows on text that is not ASCII ("reseñas", "★★★★★").
+                fits = [g for g in pool
+                        if kind != "wrong-charset" or not (g["title"] + (g.get("description") or "")).isascii()]
+                self.targets[kind] = picked = {g["gig_id"] for g in fits[:self.per_kind]}
+                pool = [g for g in pool if g["gig_id"] not in picked]
         self._by_gig = {gid: kind for kind, ids in self.targets.items() if kind in self.kinds for gid in ids}
         return self
 
@@ -97,7 +95,7 @@ class Faults:
         gig = catalog.by_path.get((segments[0], segments[1])) if len(segments) == 2 else None
         if gig is None:
             return False
-        kind = getattr(self, "_by_gig", {}).get(gig["gig_id"])
+        kind = self._by_gig.get(gig["gig_id"])
         if kind is None:
             if "drift-gig" in self.kinds:
                 status, ctype, body = handler._route()
@@ -107,9 +105,12 @@ class Faults:
 
     # --- one method per fault ------------------------------------------------
 
-    def _send(self, handler, send_body, status, ctype, body, kind, headers=(), length=None, cut=None) -> bool:
+    def _hit(self, kind: str) -> None:
         with self._lock:
             self.hits[kind] += 1
+
+    def _send(self, handler, send_body, status, ctype, body, kind, headers=(), length=None, cut=None) -> bool:
+        self._hit(kind)
         try:
             handler.send_response(status)
             handler.send_header("Content-Type", ctype)
@@ -139,16 +140,14 @@ class Faults:
         return self._send(handler, send_body, 500, "text/html; charset=utf-8", b"<h1>Server error</h1>", "5xx-hard")
 
     def _slow(self, handler, send_body, parts):
-        with self._lock:
-            self.hits["slow"] += 1
+        self._hit("slow")
         # Past any sane DOWNLOAD_TIMEOUT; stop() releases it so shutdown never waits.
         self.release.wait(self.slow_cap)
         handler.close_connection = True
         return True
 
     def _drop(self, handler, send_body, parts):
-        with self._lock:
-            self.hits["drop"] += 1
+        self._hit("drop")
         try:
             handler.connection.shutdown(socket.SHUT_RDWR)
         except OSError:
@@ -184,8 +183,7 @@ class Faults:
     def _huge_page(self, handler, send_body, parts):
         # Declared up front, so a crawler with a size limit can refuse before reading.
         status, ctype, body = handler._route()
-        with self._lock:
-            self.hits["huge-page"] += 1
+        self._hit("huge-page")
         padding = HUGE_PAGE_BYTES - len(body)
         try:
             handler.send_response(status)
