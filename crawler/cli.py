@@ -182,9 +182,7 @@ def explain(listing: str, db_path: Path) -> None:
             raise click.ClickException(str(exc)) from None
     row = found["listing"]
 
-    def t(value) -> str:  # seller text: one line, control characters shown, never acted on
-        return formats.terminal_safe(value.replace("\n", " ") if isinstance(value, str) else value)
-
+    t = formats.terminal_line  # seller text: one line, control characters shown, never acted on
     verdict = "SELLS REVIEWS" if row["sells_reviews"] else "no review offer"
     click.echo(f"{t(row['marketplace'])}:{t(row['listing_id'])}  {verdict}  score={row['score']:.2f}  "
                f"language={row['language']}  seller={t(row['seller_id'])}")

@@ -46,6 +46,11 @@ def terminal_safe(value: object, width: int | None = None) -> str:
     return text
 
 
+def terminal_line(value: object) -> str:
+    """`terminal_safe` on one line: a seller's line breaks become spaces, not \\u000a."""
+    return terminal_safe(value.replace("\n", " ") if isinstance(value, str) else value)
+
+
 def write_csv(rows: Iterable[dict], columns: Sequence[str], out: IO[str], *, excel: bool = False) -> int:
     """Write rows as CSV where no cell can run as a spreadsheet formula. Returns rows written.
 

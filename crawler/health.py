@@ -100,7 +100,7 @@ def item_count_vs_history(count: int, history: list[int], min_ratio: float, min_
     return f"item count: {count} < {min_ratio:.0%} of median {median:g} of the last {len(history)} runs"
 
 
-def history_counts(db_path: str | Path, spider: str, args: dict | str | None, before_run: int | None,
+def history_counts(db_path: str | Path, spider: str, args: dict | None, before_run: int | None,
                    limit: int) -> list[int]:
     """Listing counts of the last `limit` healthy runs of the same spider with the same arguments.
     Degraded runs are left out, or a drift would soon become the new normal."""
@@ -109,7 +109,7 @@ def history_counts(db_path: str | Path, spider: str, args: dict | str | None, be
     path = Path(db_path)
     if not path.is_file():
         return []
-    wanted = json.loads(args) if isinstance(args, str) else (args or {})
+    wanted = args or {}
     with Store(path, read_only=True) as store:
         rows = store.db.query(
             """SELECT args, listings FROM runs WHERE spider = ? AND status = 'ok' AND finish_reason = 'finished'

@@ -52,14 +52,13 @@ def run_crawls(crawls: list[tuple[str, dict[str, Any]]], *, settings: Settings) 
     for spider, spider_args in crawls:
         crawler = process.create_crawler(spider)
         outcome: dict[str, Any] = {}
-        receiver = _closed_receiver(outcome)
-        # Held weakly by the signal manager: keep the receiver alive beside its crawler.
-        entries.append((crawler, outcome, receiver))
-        crawler.signals.connect(receiver, signal=signals.spider_closed)
+        entries.append((crawler, outcome))
+        crawler.signals.connect(lambda spider, reason, outcome=outcome: outcome.update(reason=reason),
+                                signal=signals.spider_closed, weak=False)
         process.crawl(crawler, **(spider_args or {}))
     process.start()
     results = []
-    for crawler, outcome, _receiver in entries:
+    for crawler, outcome in entries:
         stats = crawler.stats.get_stats() if crawler.stats else {}
         results.append(RunResult(
             run_id=stats.get("turfwatch/run_id"),
@@ -68,9 +67,3 @@ def run_crawls(crawls: list[tuple[str, dict[str, Any]]], *, settings: Settings) 
         ))
     return results
 
-
-def _closed_receiver(outcome: dict[str, Any]):
-    def on_closed(spider, reason):
-        outcome["reason"] = reason
-
-    return on_closed

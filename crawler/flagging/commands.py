@@ -21,12 +21,10 @@ def _flagger():
 
 
 def _highlight(text: str, start: int, end: int, tty: bool) -> str:
-    from crawler.formats import terminal_safe
+    # Listing text never drives the terminal (escape sequences, bidi overrides).
+    from crawler.formats import terminal_line
 
-    def safe(part: str) -> str:  # listing text never drives the terminal (escape sequences, bidi overrides)
-        return terminal_safe(part.replace("\n", " "))
-
-    left, mid, right = (safe(p) for p in (text[max(0, start - CONTEXT_CHARS):start], text[start:end],
+    left, mid, right = (terminal_line(p) for p in (text[max(0, start - CONTEXT_CHARS):start], text[start:end],
                                           text[end:end + CONTEXT_CHARS]))
     mid = click.style(mid, bold=True) if tty else f"[[{mid}]]"
     pre = "…" if start > CONTEXT_CHARS else ""
