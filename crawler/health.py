@@ -10,8 +10,9 @@ from pathlib import Path
 # Each failed check leaves its reason under this prefix; the run is then stored as `degraded`.
 DEGRADED_PREFIX = "turfwatch/degraded/"
 # Stats of pages fetched whose content could not be read: markup drift, broken pages.
-UNPARSED_STATS = ("turfwatch/no_props", "turfwatch/unparsed_gig", "turfwatch/unparsed_seller",
-                  "turfwatch/unparsed_search")
+# `unparsed_listing` is what the SEOClerks, PeoplePerHour, Freelancer and configured spiders count.
+UNPARSED_STATS = ("turfwatch/no_props", "turfwatch/unparsed_gig", "turfwatch/unparsed_listing",
+                  "turfwatch/unparsed_seller", "turfwatch/unparsed_search")
 STATUS_PREFIX = "downloader/response_status_count/"
 
 

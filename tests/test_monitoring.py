@@ -67,6 +67,7 @@ def test_http_error_share_threshold(counts, threshold, degraded):
     ({}, 100, 10, 0.02, 0.1, False),
     ({"turfwatch/unparsed_gig": 2}, 100, 10, 0.02, 0.1, False),
     ({"turfwatch/unparsed_gig": 3}, 100, 10, 0.02, 0.1, True),
+    ({"turfwatch/unparsed_listing": 3}, 100, 10, 0.02, 0.1, True),  # the other marketplaces' spiders
     ({"turfwatch/no_props": 1, "turfwatch/unparsed_search": 4}, 100, 10, 0.02, 0.1, True),
     ({"turfwatch/unparsed_seller": 5}, 100, 10, 0.1, 0.1, False),
     ({"turfwatch/unparsed_search": 1}, 100, 10, 0.02, 0.1, False),  # 1 of 10 search pages: at the share
