@@ -20,12 +20,17 @@ class ImmediateDatabase(sqlite_utils.Database):
             with super().atomic():  # nested: a savepoint
                 yield self
             return
+        # sqlite-utils' own atomic(), with BEGIN IMMEDIATE for its BEGIN.
         self.conn.execute("BEGIN IMMEDIATE")
         try:
             yield self
         except BaseException:
-            if self.conn.in_transaction:
-                self.conn.execute("ROLLBACK")
+            self.rollback()
             raise
         else:
-            self.conn.execute("COMMIT")
+            try:
+                self.conn.execute("COMMIT")
+            except BaseException:
+                # Left open, the failed transaction would swallow every later atomic() as a savepoint.
+                self.rollback()
+                raise
