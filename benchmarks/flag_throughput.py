@@ -7,8 +7,6 @@
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import random
 import sys
 import time
@@ -19,15 +17,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import spacy  # noqa: E402
 
 from crawler.flagging import get_flagger  # noqa: E402
+from crawler.flagging.evaluate import default_dev_path, read_jsonl  # noqa: E402
 from crawler.flagging.flagger import FIELD_SEPARATOR, listing_fields  # noqa: E402
 
 GOAL = 0.40
-
-
-def default_dev() -> Path:
-    shared = os.environ.get("TURFWATCH_SHARED")
-    base = Path(shared) if shared else Path(__file__).resolve().parents[2] / "shared"
-    return base / "eval" / "dev.jsonl"
 
 
 def synthesise(rows: list[dict], n: int, seed: int) -> list[dict]:
@@ -89,12 +82,12 @@ def measure(name: str, listings: list[dict], warm: list[dict], flagger, tokenize
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--dev", type=Path, default=default_dev())
+    ap.add_argument("--dev", type=Path, default=default_dev_path())
     ap.add_argument("-n", type=int, default=3000)
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--repeat", type=int, default=3, help="timed runs per workload; the best is reported")
     args = ap.parse_args()
-    rows = [json.loads(line) for line in args.dev.read_text(encoding="utf-8").splitlines() if line.strip()]
+    rows = read_jsonl(args.dev)
 
     flagger = get_flagger()  # the pipeline is built once, here
     tokenizer = spacy.blank("en").tokenizer

@@ -3,30 +3,24 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from crawler.flagging import get_flagger  # noqa: E402
+from crawler.flagging.evaluate import default_dev_path, read_jsonl  # noqa: E402
 from crawler.flagging.obfuscate import obfuscate_listing  # noqa: E402
-
-
-def default_dev() -> Path:
-    shared = os.environ.get("TURFWATCH_SHARED")
-    base = Path(shared) if shared else Path(__file__).resolve().parents[2] / "shared"
-    return base / "eval" / "dev.jsonl"
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--dev", type=Path, default=default_dev())
+    ap.add_argument("--dev", type=Path, default=default_dev_path())
     ap.add_argument("--seed", type=int, default=13)
     ap.add_argument("--out", type=Path, help="write the obfuscated positives here (JSONL)")
     ap.add_argument("--show", type=int, default=0, help="print N missed obfuscated listings")
     args = ap.parse_args()
-    rows = [json.loads(line) for line in args.dev.read_text(encoding="utf-8").splitlines() if line.strip()]
+    rows = read_jsonl(args.dev)
     positives = [r for r in rows if int(r.get("label", 0)) == 1]
     obfuscated = [obfuscate_listing(r, args.seed) for r in positives]
     flagger = get_flagger()

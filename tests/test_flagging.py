@@ -1,23 +1,14 @@
 """The flagger: expected rules per text (near misses too), offsets, obfuscation, scores, CLI and the dev evaluation."""
 import json
-import os
 import random
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from crawler.flagging import Flag, Flagger, Judgement, get_flagger, listing_fields, seller_lead_score
 from crawler.flagging.commands import flag, rules
-from crawler.flagging.evaluate import EvaluationError, evaluate_file, evaluate_rows
+from crawler.flagging.evaluate import EvaluationError, default_dev_path, evaluate_file, evaluate_rows
 from crawler.flagging.obfuscate import obfuscate_listing
-
-REPO = Path(__file__).resolve().parents[1]
-
-
-def dev_path() -> Path:
-    shared = os.environ.get("TURFWATCH_SHARED")
-    return (Path(shared) if shared else REPO.parent / "shared") / "eval" / "dev.jsonl"
 
 
 @pytest.fixture(scope="module")
@@ -247,9 +238,9 @@ def test_flag_command_input_file(tmp_path):
     assert result.exit_code != 0 and "Traceback" not in result.output
 
 
-@pytest.mark.skipif(not dev_path().exists(), reason="shared dev set not present")
+@pytest.mark.skipif(not default_dev_path().exists(), reason="shared dev set not present")
 def test_dev_eval_meets_targets(flagger):
-    r = evaluate_file(dev_path(), flagger)
+    r = evaluate_file(default_dev_path(), flagger)
     assert r["overall"]["precision"] >= 0.97
     assert r["overall"]["recall"] >= 0.95
     for name, b in r["breakdowns"]["difficulty"].items():
@@ -261,9 +252,9 @@ def test_dev_eval_meets_targets(flagger):
     assert r["fake_engagement_counted_as_reviews"] == 0
 
 
-@pytest.mark.skipif(not dev_path().exists(), reason="shared dev set not present")
+@pytest.mark.skipif(not default_dev_path().exists(), reason="shared dev set not present")
 def test_dev_obfuscated_recall_within_five_points(flagger):
-    rows = [json.loads(line) for line in dev_path().read_text(encoding="utf-8").splitlines() if line.strip()]
+    rows = [json.loads(line) for line in default_dev_path().read_text(encoding="utf-8").splitlines() if line.strip()]
     pos = [r for r in rows if r["label"] == 1]
     clean = sum(j.sells_reviews for j in flagger.judge_many(pos)) / len(pos)
     obf = sum(j.sells_reviews for j in flagger.judge_many(obfuscate_listing(r, 13) for r in pos)) / len(pos)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -9,6 +10,13 @@ from typing import Any
 from .flagger import Flagger, get_flagger
 
 BREAKDOWN_KEYS = ("category", "lang", "difficulty", "marketplace")
+
+
+def default_dev_path() -> Path:
+    """The shared dev set: TURFWATCH_SHARED/eval/dev.jsonl, else ../shared/eval/dev.jsonl beside the repository."""
+    shared = os.environ.get("TURFWATCH_SHARED")
+    base = Path(shared) if shared else Path(__file__).resolve().parents[3] / "shared"
+    return base / "eval" / "dev.jsonl"
 
 
 class EvaluationError(ValueError):
