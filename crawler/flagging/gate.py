@@ -102,7 +102,7 @@ class RuleGate:
         return present
 
     def _satisfied(self, present: int) -> bool:
-        present = self._derive(present)
+        """Some rule has a cue for every step and requirement (`present` with derived labels set)."""
         for combo in self.combos:
             for m in combo:
                 if not present & m:
@@ -116,7 +116,6 @@ class RuleGate:
         present = self._present_labels(norm_ids)
         if present is None:
             return 0
-        present = self._derive(present)
         out = 0
         for bit, patterns in self.rule_steps:
             for steps in patterns:
@@ -129,14 +128,14 @@ class RuleGate:
         return out
 
     def _present_labels(self, norm_ids: set[int]) -> int | None:
-        """The labels whose words occur (as bits), or None when they cannot make any rule fire."""
+        """The labels whose words occur (as bits, derived ones set), or None when they cannot make any rule fire."""
         ids = norm_ids & self.vocab_ids
         present, maybe = self.always_bits, 0
         word_bits, first_bits = self.word_bits, self.first_bits
         for i in ids:
             present |= word_bits.get(i, 0)
             maybe |= first_bits.get(i, 0)
-        if not self._satisfied(present | maybe):
+        if not self._satisfied(self._derive(present | maybe)):
             return None  # not even if every multi-word alternative begun here were complete
         for i in ids:
             for b, rests in self.by_first.get(i, ()):
@@ -148,4 +147,5 @@ class RuleGate:
                         else:
                             present |= b
                             break
+        present = self._derive(present)
         return present if self._satisfied(present) else None
