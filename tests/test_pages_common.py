@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import itertools
+import json
 import re
 
 import pytest
+from parsel import Selector
 
 from crawler.pages.common import _script_text, embedded_json
 from tests.conftest import FIXTURES, wrap_props
@@ -14,9 +16,12 @@ PROPS = "perseus-initial-props"
 
 
 def _one_regex(html: str, script_id: str) -> str | None:
-    """The lookup as a single regex (the reference the two searches must agree with)."""
-    match = re.compile(r"<script\b[^>]*\bid\s*=\s*[\"']?" + re.escape(script_id) + r"[\"']?[^>]*>(.*?)</script",
-                       re.S | re.I).search(html)
+    """The lookup as a single regex (the reference the two searches must agree with): a script start tag
+    whose id attribute (a whole attribute, after HTML whitespace) has exactly the value script_id."""
+    ws, value = r"[\t\n\f\r ]", re.escape(script_id)
+    match = re.compile(rf"<(?i:script)(?=[\t\n\f\r />])[^>]*?{ws}(?i:id){ws}*={ws}*"
+                       rf"(?:\"{value}\"|'{value}'|{value}(?=[\t\n\f\r >]))[^>]*>(.*?)<(?i:/script)",
+                       re.S).search(html)
     return match.group(1) if match else None
 
 
@@ -27,6 +32,8 @@ PIECES = [
     '<script id="perseus-initial-props">{"f": 6}', "</script>", "</SCRIPT>", "<scripts id=perseus-initial-props>x",
     '<script src="a.js"></script>', "<p>caf\u00e9 &lt;script&gt;</p>", "<script\nid=perseus-initial-props\n>{}</script>",
     "<script id=PERSEUS-INITIAL-PROPS>{\"g\": 7}</script>", "<script id=perseus-initial-props></script>", "<",
+    "<script id='perseus-initial-props-old'>{\"h\": 8}</script>", "<script id=perseus-initial-props/>{\"i\": 9}</script>",
+    "<script-x id=perseus-initial-props>{\"j\": 10}</script>", "<script\xa0id=perseus-initial-props>{\"k\": 11}</script>",
 ]
 
 
@@ -58,4 +65,54 @@ def test_two_searches_find_what_the_one_regex_found():
     ("<p>no script</p>", None),
 ])
 def test_embedded_json_answers(html, expected):
+    assert embedded_json(html, PROPS) == expected
+
+
+def _parsel(html: str) -> dict | None:
+    """What the HTML parser reads from script#PROPS: the answer embedded_json must give."""
+    raw = Selector(text=html).css(f"script#{PROPS}::text").get()
+    return None if raw is None else json.loads(raw)
+
+
+REAL = '<script id="perseus-initial-props">{"real": true}</script>'
+
+
+@pytest.mark.parametrize("decoy", [
+    '<script data-id="perseus-initial-props">{"decoy": "data-id"}</script>',
+    "<script data-id=perseus-initial-props>{\"decoy\": \"data-id unquoted\"}</script>",
+    '<script type="application/json" x-id="perseus-initial-props">{"decoy": "x-id"}</script>',
+    '<script id="perseus-initial-props-old">{"decoy": "-old"}</script>',
+    "<script id='perseus-initial-props-old'>{\"decoy\": \"-old single\"}</script>",
+    "<script id=perseus-initial-props-old>{\"decoy\": \"-old unquoted\"}</script>",
+    "<script id=perseus-initial-props/>{\"decoy\": \"unquoted value takes the /\"}</script>",
+    "<script id=perseus-initial-props/ >{\"decoy\": \"unquoted value takes the / before a space\"}</script>",
+    '<script id="old-perseus-initial-props">{"decoy": "prefix"}</script>',
+    '<script id="PERSEUS-INITIAL-PROPS">{"decoy": "upper case"}</script>',
+    '<script-x id="perseus-initial-props">{"decoy": "other tag"}</script-x>',
+    '<script\xa0id="perseus-initial-props">{"decoy": "not HTML whitespace"}</script>',
+])
+def test_decoy_before_the_real_script_is_skipped(decoy):
+    html = f"<html><head>{decoy}{REAL}</head><body></body></html>"
+    assert _parsel(html) == {"real": True}
+    assert _script_text(html, PROPS) == '{"real": true}'
+    assert embedded_json(html, PROPS) == _parsel(html) == {"real": True}
+
+
+@pytest.mark.parametrize("real", [
+    '<script id="perseus-initial-props">{"real": 1}</script>',
+    "<script id='perseus-initial-props'>{\"real\": 2}</script>",
+    "<script id=perseus-initial-props>{\"real\": 3}</script>",
+    "<script type='application/json' id=perseus-initial-props data-x=\"1\">{\"real\": 4}</script>",
+    "<script id=perseus-initial-props >{\"real\": 5}</script>",
+    "<SCRIPT\tID = 'perseus-initial-props'\n>{\"real\": 6}</script>",
+    '<script data-id="x" id="perseus-initial-props">{"real": 7}</script>',
+])
+def test_quoted_single_quoted_and_unquoted_ids_after_decoys(real):
+    decoys = ('<script data-id="perseus-initial-props">{"decoy": 1}</script>'
+              "<script id='perseus-initial-props-old'>{\"decoy\": 2}</script>"
+              "<script id=perseus-initial-props-old>{\"decoy\": 3}</script>")
+    html = f"<html><head>{decoys}{real}</head></html>"
+    expected = _parsel(html)
+    assert expected is not None and "real" in expected
+    assert _script_text(html, PROPS) is not None
     assert embedded_json(html, PROPS) == expected

@@ -21,17 +21,28 @@ _BLANK_LINES = re.compile(r"\n\s*\n+")
 _SCRIPT_END = re.compile(r"<(?i:/script)")
 
 
+# HTML's whitespace (not str's \s, which also takes \v, \xa0, ...: the HTML parser does not).
+_WS = r"[\t\n\f\r ]"
+
+
 @lru_cache(maxsize=16)
 def _script_start(script_id: str) -> re.Pattern:
-    return re.compile(r"<(?i:script\b[^>]*\bid\s*=\s*[\"']?" + re.escape(script_id) + r"[\"']?[^>]*>)")
+    """The start tag of a script whose id attribute is exactly script_id, as `script#script_id` selects it.
+
+    The id must be a whole attribute (after whitespace: not `data-id=`), its value the whole value, in the
+    same case (not `...-old`, not upper case): quoted, or unquoted up to whitespace or ">" (an unquoted
+    value takes a "/", as the HTML parser reads it). Tag and attribute names are matched in any case."""
+    value = re.escape(script_id)
+    return re.compile(rf"<(?i:script)(?=[\t\n\f\r />])[^>]*?{_WS}(?i:id){_WS}*={_WS}*"
+                      rf"(?:\"{value}\"|'{value}'|{value}(?=[\t\n\f\r >]))[^>]*>")
 
 
 def _script_text(html: str, script_id: str) -> str | None:
     """The content of the first `<script id=script_id ...>` that has an end tag after it.
 
-    The same as searching `<script\\b[^>]*\\bid=...[^>]*>(.*?)</script` (re.S | re.I) in one go, in two
-    searches: a start tag's end is fixed (nothing in it can pass a ">"), and with no "</script" after
-    the first start tag there is none after any later one either."""
+    The same as searching the start tag followed by `(.*?)</script` (re.S, "script" in any case) in one go,
+    in two searches: a start tag's end is fixed (nothing in it can pass a ">"), and with no "</script"
+    after the first start tag there is none after any later one either."""
     start = _script_start(script_id).search(html)
     if start is None:
         return None
