@@ -14,7 +14,7 @@ from tests.conftest import wrap_props
 def _patterns_only(status: int, body: bytes) -> str | None:
     """challenge_vendor as the patterns alone decide it, without the pre-check."""
     head = body[: blocks._HEAD_BLOCKED if status in blocks._BLOCK_STATUSES else blocks._HEAD_OK]
-    for vendor, pattern in blocks._MARKERS:
+    for vendor, _needles, pattern in blocks._MARKERS:
         if pattern.search(head) and (status in blocks._BLOCK_STATUSES or vendor == "perimeterx"):
             return vendor
     return None
@@ -43,9 +43,9 @@ def test_same_vendor_as_the_patterns_alone(status, challenge_page, real_search_p
 
 
 def test_every_pattern_alternative_has_a_needle():
-    for vendor, pattern in blocks._MARKERS:
+    for vendor, needles, pattern in blocks._MARKERS:
         alternatives = pattern.pattern.split(b"|")
-        assert len(alternatives) == len(blocks._NEEDLES[vendor])
-        for alternative, needle in zip(alternatives, blocks._NEEDLES[vendor]):
+        assert len(alternatives) == len(needles)
+        for alternative, needle in zip(alternatives, needles):
             literal = alternative.replace(b"\\s*", b"").replace(b"\\.", b".").replace(b"<title>", b"").lower()
             assert literal == needle, (vendor, alternative)
