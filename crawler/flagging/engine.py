@@ -73,12 +73,10 @@ class ListingCues:
     """The cues of one listing's Doc, indexed by label, with field, clause and chunk positions."""
 
     def __init__(self, doc: Doc, field_starts: list[int], field_is_tag: list[bool], raw: list[tuple[str, int, int]],
-                 words: "EngineWords", text: str | None = None):
-        self.doc = doc
+                 words: "EngineWords", text: str):
+        """`text` is doc.text, which the caller has at hand already."""
         self.field_starts = field_starts
         self.field_is_tag = field_is_tag
-        if text is None:
-            text = doc.text
         self.clause_bounds = clause_bounds = [m.start() for m in _CLAUSE_BOUNDARY.finditer(text)]
         chunk = sorted(clause_bounds + [m.start() for m in _CHUNK_BOUNDARY.finditer(text)])
         self.chunk_bounds = chunk

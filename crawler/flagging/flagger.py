@@ -157,7 +157,7 @@ class Flagger:
             out.append(self._judge_doc(doc, fields, starts))
         return out
 
-    def _judge_doc(self, doc, fields, starts, diagnose: bool = True) -> Judgement:
+    def _judge_doc(self, doc, fields, starts) -> Judgement:
         if len(doc):
             lower, norm = doc.to_array(_DOC_ATTRS).T.tolist()
         else:

@@ -81,7 +81,7 @@ class Canonicalizer:
         self._folded: dict[str, str] = {}
         for w in sorted(self.vocab):
             f = _fold(w)
-            if f != w and (f not in self._folded or self._folded[f] != f):
+            if f != w:
                 self._folded.setdefault(f, w)
 
     def _known(self, low: str) -> str | None:

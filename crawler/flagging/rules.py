@@ -210,7 +210,6 @@ class CompiledLexicons:
                     self._add(name, toks)
                     if len(toks) == 1:
                         self.by_lang.setdefault(lang, set()).add(entry.lower())
-        self.platform_of: dict[str, str] = {}
         for pid, body in data.platforms.items():
             for alias in body["aliases"]:
                 self._add(f"platform:{pid}", self.phrase(alias))

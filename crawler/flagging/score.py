@@ -44,6 +44,6 @@ def sells_reviews(score: float) -> bool:
 def seller_lead_score(judgements: Iterable["Judgement"]) -> float:
     """0..1 lead strength for one seller from the judgements of their listings (formula in crawler.leads)."""
     flagged = [j for j in judgements if j.sells_reviews]
-    platforms = set().union(*(j.platforms for j in flagged)) if flagged else set()
-    categories = set().union(*(j.categories for j in flagged)) & REVIEW_CATEGORIES if flagged else set()
+    platforms = set().union(*(j.platforms for j in flagged))
+    categories = set().union(*(j.categories for j in flagged)) & REVIEW_CATEGORIES
     return lead_score([j.score for j in flagged], categories, platforms)
