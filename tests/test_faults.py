@@ -16,19 +16,18 @@ from crawler.demo import DemoMarketplace
 from crawler.demo.faults import GIG_FAULTS, RECOVERABLE, Faults, parse_kinds
 from crawler.items import Listing
 from crawler.store import Store
+from tests.crawl_helpers import crawl_command
 
 CRAWL_TIMEOUT_S = 600
 # DOWNLOAD_TIMEOUT is low so that a "slow" page fails fast; the server never sleeps, it waits on an Event.
-ARGS = ["-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=0", "-s", "CONCURRENT_REQUESTS=16",
-        "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=16", "-s", "TURFWATCH_PROGRESS_INTERVAL=0", "-s", "DOWNLOAD_TIMEOUT=2",
-        "-a", "queries=reviews"]
+ARGS = ["-s", "CONCURRENT_REQUESTS=16", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=16", "-s", "DOWNLOAD_TIMEOUT=2",
+        "-a", "queries=reviews"]  # on top of crawl_command's FAST settings
 LOST = set(GIG_FAULTS) - RECOVERABLE - {"null-fields", "huge-fields", "markup-fields"}
 _cache: dict = {}
 
 
 def _crawl(base_url: str, db: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "crawler.cli", "crawl", "fiverr", "--base-url", base_url,
-                           "--db", str(db), *ARGS], capture_output=True, text=True, timeout=CRAWL_TIMEOUT_S)
+    return subprocess.run(crawl_command(base_url, db, *ARGS), capture_output=True, text=True, timeout=CRAWL_TIMEOUT_S)
 
 
 @pytest.fixture(scope="module")

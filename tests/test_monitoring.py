@@ -16,15 +16,16 @@ from crawler.pages import fiverr as pages
 from crawler.settings import SPIDERMON_VALIDATION_SCHEMAS
 from crawler.store import Store
 from tests.conftest import wrap_props
+from tests.crawl_helpers import crawl_command
 
 CRAWL_TIMEOUT_S = 300
-QUICK = ["-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=0", "-s", "CONCURRENT_REQUESTS=16",
-         "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=16", "-s", "TURFWATCH_PROGRESS_INTERVAL=0", "-a", "queries=reviews"]
+QUICK = ["-s", "CONCURRENT_REQUESTS=16", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=16",
+         "-a", "queries=reviews"]  # on top of crawl_command's FAST settings
 
 
 def crawl(base_url: str, db, *extra: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "crawler.cli", "crawl", "fiverr", "--base-url", base_url,
-                           "--db", str(db), *QUICK, *extra], capture_output=True, text=True, timeout=CRAWL_TIMEOUT_S)
+    return subprocess.run(crawl_command(base_url, db, *QUICK, *extra), capture_output=True, text=True,
+                          timeout=CRAWL_TIMEOUT_S)
 
 
 # --- threshold tables -----------------------------------------------------------
