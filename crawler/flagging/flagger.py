@@ -122,8 +122,7 @@ class Flagger:
 
     def _labels_of(self, rule: Rule) -> frozenset[str]:
         """Every cue label the rule's evaluation can ask for, with the labels derived ones come from."""
-        labels = {c for steps in rule.patterns for st in steps for c in st.cues}
-        labels |= {c for cond in rule.requires + rule.unless for c in cond.cues}
+        labels = set(rule.cue_labels)
         for derived, sources in DERIVED_LABELS.items():
             if derived in labels:
                 labels.update(sources)

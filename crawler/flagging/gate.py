@@ -10,7 +10,7 @@ their cues are looked for (a rule with a step missing finds no chain, so no flag
 from __future__ import annotations
 
 from .engine import DERIVED_LABELS
-from .rules import CompiledLexicons, Rule
+from .rules import CompiledLexicons, Rule, cue_label
 
 _OPTIONAL = {"?", "*"}
 
@@ -34,14 +34,14 @@ class RuleGate:
             return frozenset(out)
 
         for name, words in lexicons.singles.items():
-            label = "platform" if name.startswith("platform:") else name
+            label = cue_label(name)
             self.singles[label] = self.singles.get(label, frozenset()) | ids(words)
         for name, phrases in lexicons.multis.items():
-            label = "platform" if name.startswith("platform:") else name
+            label = cue_label(name)
             for phrase in phrases:
                 self.alternatives.setdefault(label, []).append(tuple(ids((w,)) for w in phrase))
         for name, pats in patterns.items():
-            label = "platform" if name.startswith("platform:") else name
+            label = cue_label(name)
             for pat in pats:
                 need = []
                 for tok in pat:
@@ -61,8 +61,7 @@ class RuleGate:
             t for alts in self.alternatives.values() for alt in alts for t in alt))
         # Labels become bits of one int, so a listing's evidence is a few integer operations per rule.
         names = set(self.singles) | set(self.alternatives) | self.always | set(DERIVED_LABELS)
-        names |= {c for r in rules for steps in r.patterns for st in steps for c in st.cues}
-        names |= {c for r in rules for cond in r.requires for c in cond.cues}
+        names |= {c for r in rules for c in r.cue_labels}
         bit = {name: 1 << i for i, name in enumerate(sorted(names))}
         mask = lambda labels: sum(bit[x] for x in set(labels))  # noqa: E731
         self.word_bits: dict[int, int] = {}

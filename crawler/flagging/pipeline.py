@@ -15,7 +15,7 @@ from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc
 
 from .normalize import Canonicalizer, find_merges
-from .rules import CompiledLexicons, RuleData, load_rule_data
+from .rules import CompiledLexicons, RuleData, cue_label, load_rule_data
 
 PIPELINE_LANG = "en"  # one tokenizer for all seven languages; the lexicons carry the languages
 MERGE_LEXICONS = ("review", "review_soft", "complaint", "removal", "incentive", "exchange", "platform")
@@ -170,7 +170,7 @@ class SeqMatcher:
                             need_bits |= value
                         elif kind:
                             need_ids.add(value)
-                label = "platform" if name.startswith("platform:") else name
+                label = cue_label(name)
                 compiled.append((strings.add(name), name, tuple(specs), need_bits, frozenset(need_ids), label))
         self.patterns = compiled
         self._bits: dict[int, int] = {}  # orth -> the lexeme's flag word, read once per lexeme
@@ -288,7 +288,7 @@ class CueMatcher:
         found = [(strings[mid], s, e) for mid, s, e in self.by_norm(doc)]
         found += [(strings[mid], s, e) for mid, s, e in self.by_lower(doc)]
         if labels is not None:
-            found = [c for c in found if (c[0] if c[0][:9] != "platform:" else "platform") in labels]
+            found = [c for c in found if cue_label(c[0]) in labels]
         found += self.matcher(doc, labels)
         return found
 
@@ -327,8 +327,7 @@ def _build(data: RuleData) -> Pipeline:
     norm.install(nlp.vocab, flags)
     patterns = lexicons.matcher_patterns(flags.flag_for)
     norm.norm_flags = flags.norm_flags
-    keep = {c for r in data.rules for steps in r.patterns for st in steps for c in st.cues}
-    keep |= {c for r in data.rules for cond in r.requires + r.unless for c in cond.cues}
+    keep = set().union(*(r.cue_labels for r in data.rules))
     cues = CueMatcher(nlp.vocab)
     cues.setup(*lexicons.phrases(keep), patterns)
     flag_values = {fid: values for (attr, values), fid in flags.ids.items() if attr == "NORM"}

@@ -21,6 +21,11 @@ class RuleError(ValueError):
     """A rule file is malformed."""
 
 
+def cue_label(name: str) -> str:
+    """The label rules use for a cue: "platform" for every "platform:<id>", else the name itself."""
+    return "platform" if name.startswith("platform:") else name
+
+
 @dataclass(frozen=True)
 class Step:
     cues: tuple[str, ...]
@@ -48,6 +53,12 @@ class Rule:
     examples: dict[str, list[Any]] = field(default_factory=dict, hash=False, compare=False)
     cross_clause: bool = False
     fields: str = "text"  # "text": every field but tags; "all": tags too
+
+    @property
+    def cue_labels(self) -> frozenset[str]:
+        """Every cue label its evaluation can ask for: steps, requirements, vetoes."""
+        return frozenset({c for steps in self.patterns for st in steps for c in st.cues}
+                         | {c for cond in self.requires + self.unless for c in cond.cues})
     source: str = ""
 
     @property
