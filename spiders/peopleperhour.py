@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from parsel import Selector
 from scrapy import Request
 from scrapy.http import Response
 
@@ -46,12 +47,13 @@ class PeoplePerHourSpider(MarketplaceSpider):
             yield Removal(self.marketplace, pages.canonical_url(response.url), response.status,
                           listing_id=listing_id or pages.hourlie_id(response.url))
             return
-        listing = pages.parse_hourlie(response.text, response.url)
+        sel = Selector(text=response.text)  # one parse for the listing and its seller
+        listing = pages.parse_hourlie(sel, response.url)
         if listing is None:
             self.crawler.stats.inc_value("turfwatch/unparsed_listing")
             self.logger.error("No Hourlie could be read from %s", response.url)
             return
-        yield pages.seller_of(response.text, listing, self.base_url)
+        yield pages.seller_of(sel, listing, self.base_url)
         yield self.judge(listing)
         if listing.sells_reviews and self.follow_sellers:
             yield Request(pages.profile_url(self.base_url, listing.seller_id), callback=self.parse_profile)

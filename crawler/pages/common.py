@@ -14,6 +14,7 @@ from w3lib.html import remove_tags, remove_tags_with_content, replace_entities
 _BLOCK_END = re.compile(r"(?i)<\s*(br\s*/?|/p|/div|/li|/h[1-6]|/tr)\s*>")
 _SPACES = re.compile(r"[ \t\r\f\v]+")
 _BLANK_LINES = re.compile(r"\n\s*\n+")
+_PRICE = re.compile(r"(\d[\d,]*(?:\.\d+)?)")
 
 
 # Script content ends at the first "</script", exactly as an HTML parser ends it. The leading "<" stays outside
@@ -112,6 +113,12 @@ def to_float(value: Any) -> float | None:
         return None if value is None or value == "" else float(value)
     except (TypeError, ValueError):
         return None
+
+
+def price(text: str | None) -> float | None:
+    """The first number in a price text ("$1,250.50 / hour" -> 1250.5), or None."""
+    match = _PRICE.search(text or "")
+    return to_float(match.group(1).replace(",", "")) if match else None
 
 
 def to_int(value: Any) -> int | None:

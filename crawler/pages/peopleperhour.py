@@ -13,11 +13,10 @@ from urllib.parse import quote, urlencode, urljoin, urlsplit
 from parsel import Selector
 
 from crawler.items import Listing, Seller, utc_now
-from crawler.pages.common import canonical_url, clean_text, dig, first, html_to_text, to_float
+from crawler.pages.common import canonical_url, clean_text, dig, first, html_to_text, price, to_float
 
 MARKETPLACE = "peopleperhour"
 _HOURLIE_PATH = re.compile(r"^/hourlie/[^/]+/(\d+)/?$")
-_PRICE = re.compile(r"(\d[\d,]*(?:\.\d+)?)")
 
 
 @dataclass
@@ -46,12 +45,17 @@ def freelancer_name(href: str | None) -> str | None:
     return parts[-1] if len(parts) >= 2 and parts[0] == "freelancer" else None
 
 
-def parse_list(html: str | Selector, url: str) -> HourliePage:
-    sel = html if isinstance(html, Selector) else Selector(text=html)
+def _hourlie_urls(sel: Selector, url: str) -> list[str]:
+    """Canonical URLs of the Hourlies linked from a page, once each, in page order."""
     # Any link to a Hourlie: the card markup was never seen saved.
     urls = [canonical_url(h, url) for h in sel.css('a[href*="/hourlie/"]::attr(href)').getall()]
+    return [u for u in dict.fromkeys(urls) if hourlie_id(u)]
+
+
+def parse_list(html: str | Selector, url: str) -> HourliePage:
+    sel = html if isinstance(html, Selector) else Selector(text=html)
     nxt = first(sel.css('a[rel="next"]::attr(href)').get(), sel.css("li.next a::attr(href)").get())
-    return HourliePage(urls=[u for u in dict.fromkeys(urls) if hourlie_id(u)], next_url=urljoin(url, nxt) if nxt else None)
+    return HourliePage(urls=_hourlie_urls(sel, url), next_url=urljoin(url, nxt) if nxt else None)
 
 
 def _json_ld(sel: Selector) -> dict:
@@ -77,12 +81,10 @@ def parse_hourlie(html: str | Selector, url: str) -> Listing | None:
         return None
     description = first(html_to_text(sel.css("div.hourlie-description").get()),
                         html_to_text(sel.css("div.project-description").get()), clean_text(ld.get("description"))) or ""
-    price_text = " ".join(sel.css("div.price-tag ::text").getall())
-    match = _PRICE.search(price_text)
     return Listing(
         marketplace=MARKETPLACE, listing_id=str(hid), url=canonical_url(url), seller_id=seller, title=title,
         description=description, tags=[t.strip() for t in sel.css("a.tag-item::text").getall() if t.strip()],
-        price=first(to_float(match.group(1).replace(",", "")) if match else None, to_float(dig(ld, "offers", "price"))),
+        price=first(price(" ".join(sel.css("div.price-tag ::text").getall())), to_float(dig(ld, "offers", "price"))),
         currency=first(dig(ld, "offers", "priceCurrency"), "USD"), fetched_at=utc_now(),
     )
 
@@ -100,11 +102,10 @@ def parse_profile(html: str | Selector, url: str) -> Seller | None:
     name = first(freelancer_name(url), sel.css("[data-username]::attr(data-username)").get())
     if not name:
         return None
-    urls = [canonical_url(h, url) for h in sel.css('a[href*="/hourlie/"]::attr(href)').getall()]
     return Seller(marketplace=MARKETPLACE, seller_id=name, profile_url=canonical_url(url),
                   display_name=first(clean_text(sel.css("h1::text").get()).strip(), None),
                   country=first(clean_text(sel.css(".member-location::text").get()).strip(), None),
-                  listing_urls=[u for u in dict.fromkeys(urls) if hourlie_id(u)])
+                  listing_urls=_hourlie_urls(sel, url))
 
 
 def page_kind(url: str) -> str:

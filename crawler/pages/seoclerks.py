@@ -12,12 +12,11 @@ from urllib.parse import quote, urlencode, urljoin, urlsplit
 from parsel import Selector
 
 from crawler.items import Listing, Seller, utc_now
-from crawler.pages.common import canonical_url, clean_text, first, html_to_text, to_float, to_int
+from crawler.pages.common import canonical_url, clean_text, first, html_to_text, price, to_int
 
 MARKETPLACE = "seoclerks"
 # Review selling lives mostly here (marketplaces.md).
 REVIEW_CATEGORIES = ("product-book-reviews", "reputation-management")
-_PRICE = re.compile(r"(\d[\d,]*(?:\.\d+)?)")
 _SERVICE_PATH = re.compile(r"^/([^/]+)/(\d+)/([^/]+)/?$")
 
 
@@ -57,11 +56,6 @@ def user_url(base_url: str, name: str) -> str:
 def service_id(url: str) -> str | None:
     match = _SERVICE_PATH.match(urlsplit(url).path)
     return match.group(2) if match else None
-
-
-def price(text: str | None) -> float | None:
-    match = _PRICE.search(text or "")
-    return to_float(match.group(1).replace(",", "")) if match else None
 
 
 def user_name(href: str | None) -> str | None:
@@ -118,8 +112,9 @@ def parse_service(html: str | Selector, url: str, card: ServiceCard | None = Non
                         clean_text(sel.css('meta[name="description"]::attr(content)').get()),
                         card and card.snippet) or ""
     tags = [t.strip() for t in sel.css("a.service-tag::text, .tags a::text").getall() if t.strip()]
-    positive = to_int(_rating(sel, "Positive Ratings")) if _rating(sel, "Positive Ratings") else (card and card.positive)
-    negative = to_int(_rating(sel, "Negative Ratings")) if _rating(sel, "Negative Ratings") else (card and card.negative)
+    positive_text, negative_text = _rating(sel, "Positive Ratings"), _rating(sel, "Negative Ratings")
+    positive = to_int(positive_text) if positive_text else (card and card.positive)
+    negative = to_int(negative_text) if negative_text else (card and card.negative)
     count = (positive or 0) + (negative or 0) if positive is not None or negative is not None else None
     category = first(sel.css("ol.breadcrumb a::text").get(), urlsplit(url).path.split("/")[1] if service_id(url) else None)
     return Listing(
