@@ -116,6 +116,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def server_home(tmp_path: Path, name: str) -> tuple[int, Path]:
+    """A free 127.0.0.1 port and a fresh folder tmp_path/name for a server a test starts."""
+    home = tmp_path / name
+    home.mkdir()
+    return free_port(), home
+
+
 def need_binary(name: str, install: str) -> str:
     """Path of a program the test needs. In CI its absence is a failure (CI must install it), elsewhere a skip."""
     path = shutil.which(name) or (shutil.which(name, path=str(Path(sys.executable).parent)))

@@ -9,7 +9,7 @@ import pytest
 from crawler.demo import DemoMarketplace
 from crawler.merge import merge_shards
 from tests.crawl_helpers import (
-    count, crawl_command, fetch_counts, free_port, need_binary, rows, serving, snapshot, start, tail,
+    count, crawl_command, fetch_counts, need_binary, rows, server_home, serving, snapshot, start, tail,
 )
 
 
@@ -25,9 +25,7 @@ def redis_answers(url: str) -> bool:
 @pytest.fixture
 def redis_url(tmp_path):
     binary = need_binary("redis-server", "apt-get install -y redis-server")
-    port = free_port()
-    home = tmp_path / "redis"
-    home.mkdir()
+    port, home = server_home(tmp_path, "redis")
     url = f"redis://127.0.0.1:{port}/0"
     command = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(home)]
     with serving(command, home / "redis.log", lambda: redis_answers(url), "redis-server to answer", cwd=home):

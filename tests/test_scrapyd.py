@@ -15,7 +15,7 @@ import pytest
 from crawler.demo import DemoMarketplace
 from spiders.fiverr import FiverrSpider
 from tests.conftest import ROOT
-from tests.crawl_helpers import count, free_port, need_binary, rows, serving, tail, wait_until
+from tests.crawl_helpers import count, need_binary, rows, server_home, serving, tail, wait_until
 
 # Only in the deployed copy: a spider Scrapyd can list only if it runs the egg, not this checkout.
 PROBE = '''import scrapy
@@ -43,9 +43,7 @@ def reachable(base: str) -> bool:
 def scrapyd(tmp_path):
     """A Scrapyd on a free 127.0.0.1 port, with its own config and folders in tmp_path."""
     binary = need_binary("scrapyd", "pip install scrapyd")
-    port = free_port()
-    home = tmp_path / "scrapyd"
-    home.mkdir()
+    port, home = server_home(tmp_path, "scrapyd")
     (home / "scrapyd.conf").write_text(
         "[scrapyd]\n"
         f"bind_address = 127.0.0.1\nhttp_port = {port}\n"
