@@ -105,7 +105,6 @@ SPIDERMON_VALIDATION_SCHEMAS = {
 }
 SPIDERMON_MAX_ITEM_VALIDATION_ERRORS = 0
 SPIDERMON_ADD_FIELD_COVERAGE = True
-SPIDERMON_FIELD_COVERAGE_SKIP_IF_NO_ITEM = True
 # Share of listings that must carry each field.
 SPIDERMON_FIELD_COVERAGE_RULES = {"Listing/title": 0.99, "Listing/seller_id": 0.99, "Listing/url": 0.99}
 # Share of answers per status class above which the site is fighting back.
