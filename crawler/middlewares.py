@@ -9,6 +9,7 @@ from email.utils import parsedate_to_datetime
 from scrapy import Request, signals
 from scrapy.downloadermiddlewares.retry import get_retry_request
 from scrapy.exceptions import IgnoreRequest
+from scrapy.extensions.throttle import AutoThrottle
 from scrapy.http import Response
 from scrapy.utils.defer import deferred_from_coro
 
@@ -45,8 +46,31 @@ def slow_down(crawler, request: Request, delay: float) -> float:
     slot = downloader.slots.get(key)
     if slot is None:
         return delay
+    # AutoThrottle sets slot.delay again on every answer; FlooredAutoThrottle keeps it above this.
+    floors = delay_floors(downloader)
+    floors[slot] = max(floors.get(slot, 0.0), delay)
     slot.delay = max(slot.delay, delay)
     return slot.delay
+
+
+def delay_floors(downloader) -> dict:
+    """Slot -> the least delay `slow_down` gave it, kept on the crawl's downloader (a Slot takes no
+    attributes of its own; it hashes by identity)."""
+    floors = getattr(downloader, "turfwatch_delay_floors", None)
+    if floors is None:
+        floors = downloader.turfwatch_delay_floors = {}
+    return floors
+
+
+class FlooredAutoThrottle(AutoThrottle):
+    """Scrapy's AutoThrottle, never below the delay `slow_down` set for a site.
+
+    AutoThrottle moves a slot's delay toward the latency of each answer (capped by
+    AUTOTHROTTLE_MAX_DELAY), so one quick page after a 429 would undo its Retry-After."""
+
+    def _adjust_delay(self, slot, latency: float, response: Response) -> None:
+        super()._adjust_delay(slot, latency, response)
+        slot.delay = max(slot.delay, delay_floors(self.crawler.engine.downloader).get(slot, 0.0))
 
 
 class RetryAfterMiddleware:

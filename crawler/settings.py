@@ -56,6 +56,9 @@ ITEM_PIPELINES = {
     "crawler.pipelines.StorePipeline": 500,
 }
 EXTENSIONS = {
+    # AutoThrottle that keeps a Retry-After or block backoff for the rest of the run.
+    "scrapy.extensions.throttle.AutoThrottle": None,
+    "crawler.middlewares.FlooredAutoThrottle": 0,
     "crawler.capture.WarcCapture": 500,
     "crawler.extensions.Progress": 510,
     # Before StorePipeline's spider_closed (pipelines connect later), so a failed check is stored.
