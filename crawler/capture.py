@@ -19,7 +19,7 @@ from scrapy.exceptions import NotConfigured
 from scrapy.http import Request, Response
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.utils import Digester
-from warcio.warcwriter import WARCWriter
+from warcio.warcwriter import GzippingWrapper, WARCWriter
 
 from crawler.store import Store
 
@@ -38,33 +38,25 @@ _RENAMED_HEADERS = {"transfer-encoding": "X-Turfwatch-Original-Transfer-Encoding
 WARC_GZIP_LEVEL = 6
 
 
-class _GzipMember:
-    """Compresses one WARC record into one gzip member, as warcio's GzippingWrapper does, at a given level."""
+class _GzipMember(GzippingWrapper):
+    """warcio's GzippingWrapper (one gzip member per record), at WARC_GZIP_LEVEL instead of its fixed 9."""
 
-    def __init__(self, out, level: int):
-        self.compressor = zlib.compressobj(level, zlib.DEFLATED, zlib.MAX_WBITS + 16)
-        self.out = out
-
-    def write(self, buff: bytes) -> None:
-        self.out.write(self.compressor.compress(buff))
-
-    def flush(self) -> None:
-        self.out.write(self.compressor.flush())
-        self.out.flush()
+    def __init__(self, out):
+        super().__init__(out)
+        self.compressor = zlib.compressobj(WARC_GZIP_LEVEL, zlib.DEFLATED, zlib.MAX_WBITS + 16)
 
 
 class Sha256WarcWriter(WARCWriter):
     """warcio writes SHA-1 digests; evidence wants SHA-256 (WARC 1.1 allows any algorithm).
-    With gzip, every record is its own gzip member (as with warcio), compressed at `gzip_level`."""
+    With gzip, every record is its own gzip member (as with warcio), compressed at WARC_GZIP_LEVEL."""
 
-    def __init__(self, filebuf, *args, gzip: bool = True, gzip_level: int = WARC_GZIP_LEVEL, **kwargs):
+    def __init__(self, filebuf, *args, gzip: bool = True, **kwargs):
         # warcio's own gzip wrapper has its level fixed: write_record wraps the file itself instead.
         super().__init__(filebuf, *args, gzip=False, **kwargs)
-        self.gzip_level = gzip_level if gzip else None
+        self.gzip_members = gzip
 
     def write_record(self, record, params=None):
-        out = self.out if self.gzip_level is None else _GzipMember(self.out, self.gzip_level)
-        self._write_warc_record(out, record)
+        self._write_warc_record(_GzipMember(self.out) if self.gzip_members else self.out, record)
 
     @staticmethod
     def _create_digester():
