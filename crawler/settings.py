@@ -47,7 +47,6 @@ DOWNLOADER_MIDDLEWARES = {
 }
 SPIDER_MIDDLEWARES = {
     "crawler.middlewares.CaptureLinkMiddleware": 550,
-    "crawler.drift.EmptySearchPageMiddleware": 560,
 }
 ITEM_PIPELINES = {
     # Counts schema errors only (items are still stored); the run-health monitor reads the count.

@@ -54,6 +54,12 @@ class FiverrSpider(MarketplaceSpider):
             return
         page = pages.parse_search(data, self.base_url)
         self.crawler.stats.inc_value("turfwatch/search_pages")
+        # The page's JSON announces results, yet no gig could be read: a renamed key looks exactly
+        # like this (markup drift). A page past the last one is legitimately empty.
+        if not page.gigs and response.status == 200 and page.total and (page.page - 1) * page.page_size < page.total:
+            self.crawler.stats.inc_value("turfwatch/unparsed_search")
+            self.logger.error("Search page announces %s results but none could be read: %s (markup changed?)",
+                              page.total, response.url)
         for gig in page.gigs:
             yield self.gig_request(gig.url, gig)
         if page.has_more and query is not None and page.page < self.max_pages:
