@@ -8,30 +8,10 @@ from crawler.report import flag_context
 from crawler.store import Store
 
 
-def find_listing(store: Store, ref: str) -> tuple[str, str]:
-    """A listing by URL, `marketplace:listing_id`, or a bare listing_id known on one marketplace."""
-    if "://" in ref:
-        rows = list(store.db.query("SELECT marketplace, listing_id FROM listings WHERE url = ?", [ref]))
-    else:
-        marketplace, sep, listing_id = ref.partition(":")
-        if sep:
-            rows = list(store.db.query(
-                "SELECT marketplace, listing_id FROM listings WHERE marketplace = ? AND listing_id = ?",
-                [marketplace, listing_id]))
-        else:
-            rows = list(store.db.query("SELECT marketplace, listing_id FROM listings WHERE listing_id = ?", [ref]))
-    if not rows:
-        raise LookupError(f"no listing {ref!r}")
-    if len(rows) > 1:
-        raise LookupError(f"{ref!r} names listings on several marketplaces; write MARKETPLACE:{ref}")
-    return rows[0]["marketplace"], rows[0]["listing_id"]
-
-
 def explain_listing(store: Store, ref: str) -> dict:
     """The listing's current version and, per flag, its context, rule, legal anchors and capture."""
-    marketplace, listing_id = find_listing(store, ref)
-    listing = next(store.db.query(
-        "SELECT * FROM listings WHERE marketplace = ? AND listing_id = ?", [marketplace, listing_id]))
+    listing = store.find_listing(ref)
+    marketplace, listing_id = listing["marketplace"], listing["listing_id"]
     flags = []
     for flag in store.db.query(
             """SELECT f.*, c.capture_id, c.fetched_at, c.sha256, c.warc_file FROM flags f

@@ -549,17 +549,35 @@ class Store:
 
     def find_lead(self, seller: str) -> tuple[str, str]:
         """`marketplace:seller_id`, or a bare seller_id when only one marketplace has it."""
-        marketplace, sep, seller_id = seller.partition(":")
+        row = self._find_one("leads", "seller_id", seller, "marketplace, seller_id",
+                             f"no lead {seller!r}", f"{seller!r} is a lead on several marketplaces")
+        return row["marketplace"], row["seller_id"]
+
+    def find_listing(self, ref: str) -> dict:
+        """The listing row for a URL, `marketplace:listing_id`, or a bare listing_id known on one marketplace."""
+        if "://" in ref:
+            rows = list(self.db.query("SELECT * FROM listings WHERE url = ?", [ref]))
+            return self._one(rows, ref, f"no listing {ref!r}", f"{ref!r} names listings on several marketplaces")
+        return self._find_one("listings", "listing_id", ref, "*",
+                              f"no listing {ref!r}", f"{ref!r} names listings on several marketplaces")
+
+    def _find_one(self, table: str, id_column: str, ref: str, columns: str, none: str, several: str) -> dict:
+        """The one row of `table` that `marketplace:id`, or a bare id, names."""
+        marketplace, sep, key = ref.partition(":")
         if sep:
-            rows = list(self.db.query("SELECT marketplace, seller_id FROM leads WHERE marketplace = ? AND seller_id = ?",
-                                      [marketplace, seller_id]))
+            rows = list(self.db.query(f"SELECT {columns} FROM {table} WHERE marketplace = ? AND {id_column} = ?",
+                                      [marketplace, key]))
         else:
-            rows = list(self.db.query("SELECT marketplace, seller_id FROM leads WHERE seller_id = ?", [seller]))
+            rows = list(self.db.query(f"SELECT {columns} FROM {table} WHERE {id_column} = ?", [ref]))
+        return self._one(rows, ref, none, several)
+
+    @staticmethod
+    def _one(rows: list[dict], ref: str, none: str, several: str) -> dict:
         if not rows:
-            raise LookupError(f"no lead {seller!r}")
+            raise LookupError(none)
         if len(rows) > 1:
-            raise LookupError(f"{seller!r} is a lead on several marketplaces; write MARKETPLACE:{seller}")
-        return rows[0]["marketplace"], rows[0]["seller_id"]
+            raise LookupError(f"{several}; write MARKETPLACE:{ref}")
+        return rows[0]
 
     def triage(self, seller: str, status: str, *, who: str, note: str | None = None) -> tuple[str, str]:
         """Record an analyst's decision on a lead. Returns (old, new) status."""
