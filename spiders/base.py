@@ -25,6 +25,10 @@ def _truthy(value: Any) -> bool:
     return str(value).strip().lower() not in ("0", "false", "no", "off", "")
 
 
+# A listing page answering these is gone: a fact to record (a Removal), not an error to retry.
+GONE_STATUSES = (404, 410)
+
+
 class MarketplaceSpider(scrapy.Spider):
     """Base of the marketplace spiders. Subclasses set `marketplace`,
     `default_base_url` and `default_queries`, and route pages to page objects."""
@@ -34,6 +38,12 @@ class MarketplaceSpider(scrapy.Spider):
     default_queries: tuple[str, ...] = ()
     #: page kind (as `page_kind(url)` tells it) -> name of the callback that reads it
     routes: dict[str, str] = {}
+
+    @staticmethod
+    def listing_page_request(url: str, callback, **cb_kwargs) -> scrapy.Request:
+        """A request for a listing page whose 404/410 answer reaches `callback`, to be recorded as a removal."""
+        return scrapy.Request(url, callback=callback, cb_kwargs=cb_kwargs,
+                              meta={"handle_httpstatus_list": list(GONE_STATUSES)})
 
     @staticmethod
     def page_kind(url: str) -> str:

@@ -11,7 +11,7 @@ from crawler.distributed import split_part
 from crawler.items import Listing, Removal, Seller, utc_now
 from crawler.pages.common import canonical_url, first
 from crawler.siteconfig import SiteConfig, load_config, number
-from spiders.base import MarketplaceSpider
+from spiders.base import GONE_STATUSES, MarketplaceSpider
 
 
 class ConfiguredSpider(MarketplaceSpider):
@@ -68,12 +68,11 @@ class ConfiguredSpider(MarketplaceSpider):
                           cb_kwargs={"query": query, "page": page + 1})
 
     def listing_request(self, url: str, listing_id: str | None = None) -> Request:
-        return Request(url, callback=self.parse_listing, cb_kwargs={"listing_id": listing_id},
-                       meta={"handle_httpstatus_list": [404, 410]})
+        return self.listing_page_request(url, self.parse_listing, listing_id=listing_id)
 
     def parse_listing(self, response: Response, listing_id: str | None = None):
         url = canonical_url(response.url)
-        if response.status in (404, 410):
+        if response.status in GONE_STATUSES:
             yield Removal(self.marketplace, url, response.status, listing_id=listing_id)
             return
         view = self._page(response)

@@ -7,7 +7,7 @@ from scrapy.http import Response
 
 from crawler.items import Removal
 from crawler.pages import fiverr as pages
-from spiders.base import MarketplaceSpider
+from spiders.base import GONE_STATUSES, MarketplaceSpider
 
 
 class FiverrSpider(MarketplaceSpider):
@@ -70,12 +70,10 @@ class FiverrSpider(MarketplaceSpider):
             )
 
     def gig_request(self, url: str, summary: pages.GigSummary | None = None, listing_id: str | None = None) -> Request:
-        # 404/410 reach the callback: a gone listing is a fact to record, not an error.
-        return Request(url, callback=self.parse_gig, cb_kwargs={"summary": summary, "listing_id": listing_id},
-                       meta={"handle_httpstatus_list": [404, 410]})
+        return self.listing_page_request(url, self.parse_gig, summary=summary, listing_id=listing_id)
 
     def parse_gig(self, response: Response, summary: pages.GigSummary | None = None, listing_id: str | None = None):
-        if response.status in (404, 410):
+        if response.status in GONE_STATUSES:
             known = listing_id or (summary.gig_id if summary else None)
             yield Removal(self.marketplace, pages.canonical_url(response.url), response.status, listing_id=known)
             return

@@ -7,7 +7,7 @@ from scrapy.http import Response
 
 from crawler.items import Removal
 from crawler.pages import freelancer as pages
-from spiders.base import MarketplaceSpider
+from spiders.base import GONE_STATUSES, MarketplaceSpider
 
 # Projects per API page; the API's own maximum is larger, but a smaller page retries cheaper.
 PAGE_SIZE = 50
@@ -44,11 +44,11 @@ class FreelancerSpider(MarketplaceSpider):
                           cb_kwargs={"query": query, "offset": offset, "page": page + 1})
 
     def project_request(self, project_id) -> Request:
-        return Request(pages.project_api_url(self.base_url, project_id), callback=self.parse_project,
-                       cb_kwargs={"project_id": str(project_id)}, meta={"handle_httpstatus_list": [404, 410]})
+        return self.listing_page_request(pages.project_api_url(self.base_url, project_id), self.parse_project,
+                                         project_id=str(project_id))
 
     def parse_project(self, response: Response, project_id: str):
-        if response.status in (404, 410):
+        if response.status in GONE_STATUSES:
             yield Removal(self.marketplace, response.url, response.status, listing_id=project_id)
             return
         project = pages.project_of(pages.loads(response.body))

@@ -8,7 +8,7 @@ from scrapy.http import Response
 
 from crawler.items import Removal
 from crawler.pages import peopleperhour as pages
-from spiders.base import MarketplaceSpider
+from spiders.base import GONE_STATUSES, MarketplaceSpider
 
 
 class PeoplePerHourSpider(MarketplaceSpider):
@@ -39,11 +39,10 @@ class PeoplePerHourSpider(MarketplaceSpider):
             yield Request(found.next_url, callback=self.parse_list, cb_kwargs={"page": page + 1})
 
     def hourlie_request(self, url: str, listing_id: str | None = None) -> Request:
-        return Request(url, callback=self.parse_hourlie, cb_kwargs={"listing_id": listing_id},
-                       meta={"handle_httpstatus_list": [404, 410]})
+        return self.listing_page_request(url, self.parse_hourlie, listing_id=listing_id)
 
     def parse_hourlie(self, response: Response, listing_id: str | None = None):
-        if response.status in (404, 410):
+        if response.status in GONE_STATUSES:
             yield Removal(self.marketplace, pages.canonical_url(response.url), response.status,
                           listing_id=listing_id or pages.hourlie_id(response.url))
             return

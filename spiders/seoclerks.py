@@ -7,7 +7,7 @@ from scrapy.http import Response
 
 from crawler.items import Removal
 from crawler.pages import seoclerks as pages
-from spiders.base import MarketplaceSpider, split_arg
+from spiders.base import GONE_STATUSES, MarketplaceSpider, split_arg
 
 
 class SeoclerksSpider(MarketplaceSpider):
@@ -45,11 +45,10 @@ class SeoclerksSpider(MarketplaceSpider):
             yield Request(cards.next_url, callback=self.parse_cards, cb_kwargs={"page": page + 1})
 
     def service_request(self, url: str, card: pages.ServiceCard | None = None, listing_id: str | None = None) -> Request:
-        return Request(url, callback=self.parse_service, cb_kwargs={"card": card, "listing_id": listing_id},
-                       meta={"handle_httpstatus_list": [404, 410]})
+        return self.listing_page_request(url, self.parse_service, card=card, listing_id=listing_id)
 
     def parse_service(self, response: Response, card: pages.ServiceCard | None = None, listing_id: str | None = None):
-        if response.status in (404, 410):
+        if response.status in GONE_STATUSES:
             yield Removal(self.marketplace, pages.canonical_url(response.url), response.status,
                           listing_id=listing_id or (card.service_id if card else None))
             return
