@@ -44,10 +44,9 @@ def demo(db_path: Path, port: int, day: int) -> None:
 
     run = run_demo(db_path, port=port, day=day, on_start=started)
     with open_store(db_path) as store:
-        leads = store.leads()
         counts = store.counts()
         history = store.history_counts()
-    click.echo(formats.leads_table(leads))
+    click.echo(formats.leads_table(run.leads))
     click.echo(f"Database: {db_path.resolve()}")
     runs = [r.run_id for r in run.results if r.run_id is not None]
     reasons = sorted({r.finish_reason for r in run.results})
@@ -56,7 +55,7 @@ def demo(db_path: Path, port: int, day: int) -> None:
         f"{sum(r.stats.get('response_received_count', 0) for r in run.results)} pages, "
         f"{counts['listings']} listings, {counts['sellers']} sellers, {counts['flags']} flags, {counts['leads']} leads"
     )
-    for line in report_lines(run.reports):
+    for line in report_lines(run.reports, run.overall):
         click.echo(line)
     click.echo(
         f"History: {history['versions']} listing versions, {history['removed']} listings removed, "

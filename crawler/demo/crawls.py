@@ -12,15 +12,15 @@ from crawler.demo.truth import GroundTruth
 CODED = ("fiverr", "seoclerks", "peopleperhour", "freelancer")
 
 
-def demo_crawls(base_urls: dict[str, str]) -> list[tuple[str, dict]]:
-    """(spider, spider args) for every demo marketplace turfwatch can read: coded spiders
-    and every shipped site config whose `name` the demo serves."""
+def demo_crawls(base_urls: dict[str, str]) -> list[tuple[str, str, dict]]:
+    """(marketplace, spider, spider args) for every demo marketplace turfwatch can read: coded
+    spiders and every shipped site config whose `name` the demo serves."""
     from crawler.siteconfig import all_configs
 
-    crawls = [(name, {"base_url": base_urls[name]}) for name in CODED if name in base_urls]
+    crawls = [(name, name, {"base_url": base_urls[name]}) for name in CODED if name in base_urls]
     for config in all_configs():
         if config.name in base_urls and config.name not in CODED:
-            crawls.append(("configured", {"config": str(config.path), "base_url": base_urls[config.name]}))
+            crawls.append((config.name, "configured", {"config": str(config.path), "base_url": base_urls[config.name]}))
     return crawls
 
 
@@ -46,8 +46,8 @@ def overall(reports: dict[str, dict]) -> dict:
     return total
 
 
-def report_lines(reports: dict[str, dict]) -> list[str]:
-    total = overall(reports)
+def report_lines(reports: dict[str, dict], total: dict) -> list[str]:
+    """The ground-truth summary: `total` (from `overall(reports)`), then one line per marketplace."""
     lines = [f"Against the demo's ground truth: found {total['found']} of {total['review_sellers']} review sellers "
              f"and buyers (recall {total['recall']:.1%}); {total['innocent_leads']} of {total['leads']} leads innocent "
              f"({total['innocent_share']:.1%})."]
@@ -63,9 +63,9 @@ def report_lines(reports: dict[str, dict]) -> list[str]:
 class DemoRun:
     """What `run_demo` did: one run per demo marketplace, and how the leads compare with the truth."""
 
-    base_url: str
     crawled: list[str]  # marketplace of each run, in run order
     results: list  # crawler.runner.RunResult per run
+    leads: list[dict]  # every lead in the database after the runs
     reports: dict[str, dict]  # marketplace -> ground-truth report
     overall: dict
 
@@ -80,7 +80,6 @@ def run_demo(db_path: str | Path, *, port: int = 0, day: int = 1, on_start=None)
     process (the reactor starts once), and score the leads against the ground truth."""
     from crawler.demo.server import DemoMarketplace
     from crawler.runner import LOCAL_DEMO_SETTINGS, project_settings, run_crawls
-    from crawler.siteconfig import load_config
     from crawler.store import Store
 
     with DemoMarketplace(port=port, day=day) as site:
@@ -88,9 +87,10 @@ def run_demo(db_path: str | Path, *, port: int = 0, day: int = 1, on_start=None)
             on_start(site)
         settings = project_settings({**LOCAL_DEMO_SETTINGS, "TURFWATCH_DB": str(db_path), "LOG_LEVEL": "WARNING"})
         crawls = demo_crawls(site.base_urls)
-        results = run_crawls(crawls, settings=settings)
+        results = run_crawls([(spider, args) for _, spider, args in crawls], settings=settings)
         truths = site.truths
-    crawled = [load_config(args["config"]).name if args.get("config") else spider for spider, args in crawls]
+    crawled = [marketplace for marketplace, _, _ in crawls]
     with Store(db_path, read_only=True) as store:
-        reports = marketplace_reports(truths, store.leads(), crawled)
-    return DemoRun(site.base_url, crawled, results, reports, overall(reports))
+        leads = store.leads()
+    reports = marketplace_reports(truths, leads, crawled)
+    return DemoRun(crawled, results, leads, reports, overall(reports))
