@@ -148,15 +148,15 @@ class Flagger:
             for _, text in fields:
                 starts.append(pos)
                 pos += len(text) + len(FIELD_SEPARATOR)
-            prepared.append((fields, starts))
-        texts = ((FIELD_SEPARATOR.join(t for _, t in fields), i) for i, (fields, _) in enumerate(prepared))
+            prepared.append((fields, starts, FIELD_SEPARATOR.join(t for _, t in fields)))
+        texts = ((text, i) for i, (_, _, text) in enumerate(prepared))
         out: list[Judgement] = []
         for doc, i in self.pipeline.nlp.pipe(texts, as_tuples=True, batch_size=batch_size):
-            fields, starts = prepared[i]
-            out.append(self._judge_doc(doc, fields, starts))
+            out.append(self._judge_doc(doc, *prepared[i]))
         return out
 
-    def _judge_doc(self, doc, fields, starts) -> Judgement:
+    def _judge_doc(self, doc, fields, starts, text: str) -> Judgement:
+        """`text` is the fields joined, which is doc.text without a walk over Token objects."""
         if len(doc):
             lower, norm = doc.to_array(_DOC_ATTRS).T.tolist()
         else:
@@ -171,20 +171,19 @@ class Flagger:
         # Only the rules whose cue words all occur are evaluated, and only the cues they ask for are found.
         rules, labels = self._plan(may_fire)
         is_tag = [path.startswith("tags[") for path, _ in fields]
-        text = FIELD_SEPARATOR.join(t for _, t in fields)  # == doc.text, without a walk over Token objects
         cues = ListingCues(doc, starts, is_tag, self.pipeline.cues.find(doc, labels), self._words, text)
         diagnostics: list[str] = []
         hits = evaluate(cues, rules, diagnostics)
         flags = []
         for hit in hits:
-            path, text = fields[hit.field]
+            path, field_text = fields[hit.field]
             base = starts[hit.field]
             c0, c1 = cues.span_chars(hit.start, hit.end)
             s, e = c0 - base, c1 - base
             rule = hit.rule
-            flags.append(Flag(rule.id, rule.version, rule.category, path, s, e, text[s:e],
+            flags.append(Flag(rule.id, rule.version, rule.category, path, s, e, field_text[s:e],
                               flag_score(rule.severity, hit.support), rule.legal, hit.platform,
-                              self._explain(rule, text[s:e], hit)))
+                              self._explain(rule, field_text[s:e], hit)))
         flags.sort(key=lambda f: (-f.score, f.field, f.start))
         score = listing_score(flags)
         decision = sells_reviews(score)

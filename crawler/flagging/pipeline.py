@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import spacy
 from spacy.attrs import IDS, LENGTH, LIKE_NUM, NORM, ORTH
@@ -258,29 +258,21 @@ def _ends(specs, start: int, n: int, lists) -> set[int]:
 class CueMatcher:
     """Finds lexicon entries (PhraseMatcher, fast) and composite cues (SeqMatcher) as (cue, start, end)."""
 
-    def __init__(self, vocab) -> None:
-        self.vocab = vocab
-        self.patterns: dict[str, list[list[dict]]] = {}
-        self.matcher = SeqMatcher(vocab, {})
+    def __init__(self, vocab, norm_phrases: dict[str, list[tuple[str, ...]]],
+                 lower_phrases: dict[str, list[tuple[str, ...]]], patterns: dict[str, list[list[dict]]]) -> None:
+        self.matcher = SeqMatcher(vocab, patterns)
         self.by_norm = PhraseMatcher(vocab, attr="NORM")
         self.by_lower = PhraseMatcher(vocab, attr="LOWER")
-
-    def setup(self, norm_phrases: dict[str, list[tuple[str, ...]]], lower_phrases: dict[str, list[tuple[str, ...]]],
-              patterns: dict[str, list[list[dict]]]) -> None:
-        self.patterns = patterns
-        self.matcher = SeqMatcher(self.vocab, patterns)
-        self.by_norm = PhraseMatcher(self.vocab, attr="NORM")
-        self.by_lower = PhraseMatcher(self.vocab, attr="LOWER")
         for name, phrases in norm_phrases.items():
             docs = []
             for words in phrases:
-                d = Doc(self.vocab, words=list(words))
+                d = Doc(vocab, words=list(words))
                 for tok, w in zip(d, words):
                     tok.norm_ = w  # the canonical form, whatever the lexeme's own norm is
                 docs.append(d)
             self.by_norm.add(name, docs)
         for name, phrases in lower_phrases.items():
-            self.by_lower.add(name, [Doc(self.vocab, words=list(words)) for words in phrases])
+            self.by_lower.add(name, [Doc(vocab, words=list(words)) for words in phrases])
 
     def find(self, doc: Doc, labels: frozenset[str] | None = None) -> list[tuple[str, int, int]]:
         """Every cue, or those whose label ("platform" for every "platform:<id>") is in `labels`."""
@@ -299,10 +291,10 @@ class Pipeline:
     lexicons: CompiledLexicons
     canonicalizer: Canonicalizer
     data: RuleData
-    cues: CueMatcher | None = None
-    patterns: dict = field(default_factory=dict)  # composite cue patterns as compiled (FLAG ids)
-    flag_values: dict = field(default_factory=dict)  # "FLAGnn" -> canonical words, for NORM-set flags
-    special_norms: dict = field(default_factory=dict)  # canonical word -> NORMs tokenizer exceptions give it
+    cues: CueMatcher
+    patterns: dict  # composite cue patterns as compiled (FLAG ids)
+    flag_values: dict  # "FLAGnn" -> canonical words, for NORM-set flags
+    special_norms: dict  # canonical word -> NORMs tokenizer exceptions give it
 
 
 def _build(data: RuleData) -> Pipeline:
@@ -328,8 +320,7 @@ def _build(data: RuleData) -> Pipeline:
     patterns = lexicons.matcher_patterns(flags.flag_for)
     norm.norm_flags = flags.norm_flags
     keep = set().union(*(r.cue_labels for r in data.rules))
-    cues = CueMatcher(nlp.vocab)
-    cues.setup(*lexicons.phrases(keep), patterns)
+    cues = CueMatcher(nlp.vocab, *lexicons.phrases(keep), patterns)
     flag_values = {fid: values for (attr, values), fid in flags.ids.items() if attr == "NORM"}
     special: dict[str, set[str]] = {}
     for pieces in nlp.tokenizer.rules.values():
