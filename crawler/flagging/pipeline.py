@@ -346,28 +346,28 @@ class _FlagAllocator:
     def add(self, getter) -> int:
         """A lexeme flag computed by `getter(text)` once per distinct string; returns its attribute id."""
         if self.next > self.LAST or f"FLAG{self.next}" not in IDS:
-            raise RuntimeError("too many lexeme flags")
+            raise RuntimeError("too many lexeme flags: the normalizer's tests and the cue patterns' set tests "
+                               f"share FLAG{self.FIRST}-FLAG{self.LAST}")
         fid = self.next
         self.vocab.add_flag(getter, flag_id=fid)
         self.next += 1
         return fid
 
     def flag_for(self, attr: str, values: frozenset) -> str:
+        """The lexeme flag (as "FLAGnn") testing `attr` (NORM, LOWER or SHAPE) for membership in `values`."""
         key = (attr, values)
         if key not in self.ids:
-            if self.next > self.LAST or f"FLAG{self.next}" not in IDS:
-                raise RuntimeError("too many set tests in cue patterns for the lexeme flags available")
             canon = self.canon
             if attr == "NORM":
                 getter = lambda text, v=values: canon(text) in v  # noqa: E731
-                self.norm_flags.append((self.next, values))
             elif attr == "LOWER":
                 getter = lambda text, v=values: text.lower() in v  # noqa: E731
             else:
                 getter = lambda text, v=values: word_shape(text) in v  # noqa: E731
-            self.vocab.add_flag(getter, flag_id=self.next)
-            self.ids[key] = f"FLAG{self.next}"
-            self.next += 1
+            fid = self.add(getter)
+            if attr == "NORM":
+                self.norm_flags.append((fid, values))
+            self.ids[key] = f"FLAG{fid}"
         return self.ids[key]
 
 
