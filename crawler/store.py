@@ -432,13 +432,13 @@ class Store:
         """Link a listing seen for the first time to earlier ones that carry the same
         offer: the same description text (any account), or the same seller's same title."""
         matches = self._rows(
-            """SELECT marketplace, listing_id, seller_id, title, text_fingerprint FROM listings
+            """SELECT marketplace, listing_id, seller_id, text_fingerprint FROM listings
                WHERE NOT (marketplace = ? AND listing_id = ?)
                  AND ((text_fingerprint IS NOT NULL AND text_fingerprint = ?)
                       OR (marketplace = ? AND seller_id = ? AND lower(title) = lower(?)))""",
             [listing.marketplace, listing.listing_id, fingerprint, listing.marketplace, listing.seller_id, listing.title],
         )
-        for other_marketplace, other_listing_id, other_seller_id, _, other_fingerprint in matches:
+        for other_marketplace, other_listing_id, other_seller_id, other_fingerprint in matches:
             same_text = fingerprint is not None and other_fingerprint == fingerprint
             same_seller = other_marketplace == listing.marketplace and other_seller_id == listing.seller_id
             reason = ("same description" if same_text else "same title") + (
