@@ -11,8 +11,8 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-# Reinstall when the package definition changes.
-$(STAMP): $(BIN)/python pyproject.toml
+# Reinstall when the package definition or the compiled flagging engine's sources change.
+$(STAMP): $(BIN)/python pyproject.toml setup.py $(wildcard crawler/flagging/_*.pyx)
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
