@@ -14,6 +14,7 @@ from spacy.lookups import load_lookups
 from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc
 
+from .compiled import part
 from .normalize import Canonicalizer, find_merges
 from .rules import CompiledLexicons, RuleData, cue_label, load_rule_data
 
@@ -263,6 +264,7 @@ class CueMatcher:
         self.matcher = SeqMatcher(vocab, patterns)
         self.by_norm = PhraseMatcher(vocab, attr="NORM")
         self.by_lower = PhraseMatcher(vocab, attr="LOWER")
+        self.phrase_names = list(norm_phrases) + list(lower_phrases)
         for name, phrases in norm_phrases.items():
             docs = []
             for words in phrases:
@@ -274,8 +276,13 @@ class CueMatcher:
         for name, phrases in lower_phrases.items():
             self.by_lower.add(name, [Doc(vocab, words=list(words)) for words in phrases])
 
+        compiled = part("_cues")
+        self._phrases = compiled and compiled.CompiledPhrases(self.by_norm, self.by_lower, self.phrase_names)
+
     def find(self, doc: Doc, labels: frozenset[str] | None = None) -> list[tuple[str, int, int]]:
         """Every cue, or those whose label ("platform" for every "platform:<id>") is in `labels`."""
+        if self._phrases is not None:
+            return self._phrases.find(doc, labels) + self.matcher(doc, labels)
         strings = doc.vocab.strings
         found = [(strings[mid], s, e) for mid, s, e in self.by_norm(doc)]
         found += [(strings[mid], s, e) for mid, s, e in self.by_lower(doc)]
