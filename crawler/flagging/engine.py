@@ -134,6 +134,9 @@ class ListingCues:
             self._memo[labels] = out
         return out
 
+    def evaluate(self, rules: list[Rule], diagnostics: list[str] | None = None) -> list[RuleHit]:
+        return evaluate(self, rules, diagnostics)
+
     def labels_seen(self) -> set[str]:
         return {label for label, cs in self.by_label.items() if any(not c.negated for c in cs)}
 

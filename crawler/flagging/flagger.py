@@ -8,7 +8,8 @@ from typing import Any
 
 from spacy.attrs import LOWER, NORM
 
-from .engine import DERIVED_LABELS, SUPPORT_WORDS, EngineWords, ListingCues, evaluate
+from .compiled import part
+from .engine import DERIVED_LABELS, SUPPORT_WORDS, EngineWords, ListingCues
 from .gate import RuleGate
 from .language import LanguageGuesser
 from .pipeline import Pipeline, get_pipeline
@@ -97,6 +98,16 @@ def listing_fields(listing: Mapping[str, Any]) -> list[tuple[str, str]]:
     return out
 
 
+def _prepare(listing: Mapping[str, Any]) -> tuple[list[tuple[str, str]], list[int], str]:
+    """The listing's fields, where each starts in the joined text, and the joined text."""
+    fields = listing_fields(listing)
+    starts, pos = [], 0
+    for _, text in fields:
+        starts.append(pos)
+        pos += len(text) + len(FIELD_SEPARATOR)
+    return fields, starts, FIELD_SEPARATOR.join(t for _, t in fields)
+
+
 class Flagger:
     """Judges listings with the rules in rules/*.yaml. Cheap to create: the spaCy pipeline is shared."""
 
@@ -117,6 +128,13 @@ class Flagger:
         self._platform_names = {pid: body["name"] for pid, body in self.pipeline.data.platforms.items()}
         p = self.pipeline
         self._gate = RuleGate(self.rules, p.lexicons, p.patterns, p.flag_values, strings, p.special_norms)
+        self._read = self._read_arrays
+        self._listing_cues = ListingCues
+        if p.compiled:  # the same judgements, read from spaCy's token structs (see compiled.py)
+            scan, engine = part("_scan"), part("_evaluate")
+            language, gate = scan.CompiledLanguage(self._languages, strings), scan.CompiledGate(self._gate)
+            self._read = lambda doc: (language.guess(doc), gate.rules_that_may_fire(doc))
+            self._listing_cues = engine.CompiledEngine(self.rules, self._words).cues
         self._rule_labels = [self._labels_of(r) for r in self.rules]
         self._plans: dict[int, tuple[list[Rule], frozenset[str]]] = {}
 
@@ -138,42 +156,40 @@ class Flagger:
         return plan
 
     def judge(self, listing: Mapping[str, Any]) -> Judgement:
-        return self.judge_many([listing])[0]
+        """One listing (a crawl judges each as it arrives): no batching machinery around one doc."""
+        fields, starts, text = _prepare(listing)
+        return self._judge_doc(self.pipeline.nlp(text), fields, starts, text)
 
     def judge_many(self, listings: Iterable[Mapping[str, Any]], batch_size: int = 256) -> list[Judgement]:
-        prepared = []
-        for listing in listings:
-            fields = listing_fields(listing)
-            starts, pos = [], 0
-            for _, text in fields:
-                starts.append(pos)
-                pos += len(text) + len(FIELD_SEPARATOR)
-            prepared.append((fields, starts, FIELD_SEPARATOR.join(t for _, t in fields)))
+        prepared = [_prepare(listing) for listing in listings]
         texts = ((text, i) for i, (_, _, text) in enumerate(prepared))
         out: list[Judgement] = []
         for doc, i in self.pipeline.nlp.pipe(texts, as_tuples=True, batch_size=batch_size):
             out.append(self._judge_doc(doc, *prepared[i]))
         return out
 
-    def _judge_doc(self, doc, fields, starts, text: str) -> Judgement:
-        """`text` is the fields joined, which is doc.text without a walk over Token objects."""
+    def _read_arrays(self, doc) -> tuple[str, int]:
+        """The doc's language and the rules that may fire on it (a gate bitmask), from its token arrays."""
         if len(doc):
             lower, norm = doc.to_array(_DOC_ATTRS).T.tolist()
         else:
             lower = norm = []
-        language = self._language(lower)
+        return self._language(lower), self._gate.rules_that_may_fire(set(norm))
+
+    def _judge_doc(self, doc, fields, starts, text: str) -> Judgement:
+        """`text` is the fields joined, which is doc.text without a walk over Token objects."""
+        language, may_fire = self._read(doc)
         if not fields:
             return Judgement(False, 0.0, language, [], set(), set())
-        may_fire = self._gate.rules_that_may_fire(set(norm))
         if not may_fire:
             # Most listings never mention reviews: no rule can fire, so skip cue matching and the engine.
             return Judgement(False, 0.0, language, [], set(), set(), [_GATED])
         # Only the rules whose cue words all occur are evaluated, and only the cues they ask for are found.
         rules, labels = self._plan(may_fire)
         is_tag = [path.startswith("tags[") for path, _ in fields]
-        cues = ListingCues(doc, starts, is_tag, self.pipeline.cues.find(doc, labels), self._words, text)
+        cues = self._listing_cues(doc, starts, is_tag, self.pipeline.cues.find(doc, labels), self._words, text)
         diagnostics: list[str] = []
-        hits = evaluate(cues, rules, diagnostics)
+        hits = cues.evaluate(rules, diagnostics)
         flags = []
         for hit in hits:
             path, field_text = fields[hit.field]

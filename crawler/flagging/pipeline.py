@@ -14,7 +14,7 @@ from spacy.lookups import load_lookups
 from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc
 
-from .compiled import part
+from .compiled import PARTS, part
 from .normalize import Canonicalizer, find_merges
 from .rules import CompiledLexicons, RuleData, cue_label, load_rule_data
 
@@ -260,8 +260,12 @@ class CueMatcher:
     """Finds lexicon entries (PhraseMatcher, fast) and composite cues (SeqMatcher) as (cue, start, end)."""
 
     def __init__(self, vocab, norm_phrases: dict[str, list[tuple[str, ...]]],
-                 lower_phrases: dict[str, list[tuple[str, ...]]], patterns: dict[str, list[list[dict]]]) -> None:
+                 lower_phrases: dict[str, list[tuple[str, ...]]], patterns: dict[str, list[list[dict]]],
+                 compiled: bool = True) -> None:
         self.matcher = SeqMatcher(vocab, patterns)
+        seq = compiled and part("_seq")
+        if seq:
+            self.matcher = seq.CompiledSeqMatcher(self.matcher)
         self.by_norm = PhraseMatcher(vocab, attr="NORM")
         self.by_lower = PhraseMatcher(vocab, attr="LOWER")
         self.phrase_names = list(norm_phrases) + list(lower_phrases)
@@ -276,8 +280,8 @@ class CueMatcher:
         for name, phrases in lower_phrases.items():
             self.by_lower.add(name, [Doc(vocab, words=list(words)) for words in phrases])
 
-        compiled = part("_cues")
-        self._phrases = compiled and compiled.CompiledPhrases(self.by_norm, self.by_lower, self.phrase_names)
+        cues = compiled and part("_cues")
+        self._phrases = cues.CompiledPhrases(self.by_norm, self.by_lower, self.phrase_names) if cues else None
 
     def find(self, doc: Doc, labels: frozenset[str] | None = None) -> list[tuple[str, int, int]]:
         """Every cue, or those whose label ("platform" for every "platform:<id>") is in `labels`."""
@@ -302,9 +306,12 @@ class Pipeline:
     patterns: dict  # composite cue patterns as compiled (FLAG ids)
     flag_values: dict  # "FLAGnn" -> canonical words, for NORM-set flags
     special_norms: dict  # canonical word -> NORMs tokenizer exceptions give it
+    compiled: bool  # whether the compiled engine's parts are used (see compiled.py)
 
 
-def _build(data: RuleData) -> Pipeline:
+def _build(data: RuleData, compiled: bool = True) -> Pipeline:
+    """`compiled=False` builds the pure-Python engine even where the compiled one is installed."""
+    compiled = compiled and all(part(name) for name in PARTS)
     nlp = spacy.blank(PIPELINE_LANG)
     # spaCy's own logger chatters at DEBUG under Scrapy's root handler; its start-up is not news.
     logging.getLogger("spacy").setLevel(logging.WARNING)
@@ -327,7 +334,7 @@ def _build(data: RuleData) -> Pipeline:
     patterns = lexicons.matcher_patterns(flags.flag_for)
     norm.norm_flags = flags.norm_flags
     keep = set().union(*(r.cue_labels for r in data.rules))
-    cues = CueMatcher(nlp.vocab, *lexicons.phrases(keep), patterns)
+    cues = CueMatcher(nlp.vocab, *lexicons.phrases(keep), patterns, compiled)
     flag_values = {fid: values for (attr, values), fid in flags.ids.items() if attr == "NORM"}
     special: dict[str, set[str]] = {}
     for pieces in nlp.tokenizer.rules.values():
@@ -335,7 +342,7 @@ def _build(data: RuleData) -> Pipeline:
             if attrs.get(NORM) or attrs.get("NORM"):
                 special.setdefault(canonicalizer.canon(attrs.get(ORTH) or attrs["ORTH"]), set()).add(
                     attrs.get(NORM) or attrs["NORM"])
-    return Pipeline(nlp, lexicons, canonicalizer, data, cues, patterns, flag_values, special)
+    return Pipeline(nlp, lexicons, canonicalizer, data, cues, patterns, flag_values, special, compiled)
 
 
 class _FlagAllocator:
