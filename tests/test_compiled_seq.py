@@ -1,0 +1,244 @@
+"""The compiled SeqMatcher (crawler/flagging/_seq.pyx) returns exactly what the Python SeqMatcher returns.
+
+Same tuples in the same order, on the engine corpus with and without label subsets, on hand-made
+patterns (quantifiers, negated flags, ORTH tests, token-level NORMs, empty and one-token docs) and on
+seeded random patterns over random docs. CI builds the extension: a missing build fails here.
+"""
+from __future__ import annotations
+
+import random
+
+import pytest
+import spacy
+from spacy.tokens import Doc
+
+from crawler.flagging import _seq
+from crawler.flagging._seq import CompiledSeqMatcher
+from crawler.flagging.flagger import FIELD_SEPARATOR, get_flagger, listing_fields
+from crawler.flagging.pipeline import SeqMatcher
+from tests.engine_corpus import engine_corpus
+
+
+def test_built_for_this_spacy():
+    assert _seq.BUILT_WITH_SPACY == spacy.__version__
+
+
+# --- the real patterns on the engine corpus ---------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def real():
+    flagger = get_flagger()
+    seq = flagger.pipeline.cues.matcher  # the compiled one where the flagger runs the compiled engine
+    if isinstance(seq, CompiledSeqMatcher):
+        seq = seq.seq_matcher
+    assert isinstance(seq, SeqMatcher)
+    texts = [FIELD_SEPARATOR.join(t for _, t in listing_fields(listing)) for listing in engine_corpus()]
+    docs = list(flagger.pipeline.nlp.pipe(texts))
+    return seq, CompiledSeqMatcher(seq), docs
+
+
+def test_corpus_all_patterns(real):
+    seq, compiled, docs = real
+    found = 0
+    for i, doc in enumerate(docs):
+        expected = seq(doc)
+        assert compiled(doc) == expected, i
+        assert compiled(doc, None) == expected, i
+        found += len(expected)
+    assert found > 1000  # the corpus exercises the patterns
+
+
+def test_corpus_label_subsets(real):
+    seq, compiled, docs = real
+    labels = sorted({label for *_, label in seq.patterns})
+    assert "platform" in labels and len(labels) > 5
+    rng = random.Random(20240501)
+    subsets = [frozenset(), frozenset(labels), frozenset({"no such label"})]
+    subsets += [frozenset({label}) for label in labels]
+    subsets += [frozenset(rng.sample(labels, rng.randint(1, len(labels)))) for _ in range(8)]
+    for i, doc in enumerate(docs):
+        for subset in subsets:
+            assert compiled(doc, subset) == seq(doc, subset), (i, sorted(subset))
+    # labels may be any container, as for SeqMatcher
+    for doc in docs[:200]:
+        assert compiled(doc, ["platform", "stars_high"]) == seq(doc, ["platform", "stars_high"])
+        assert compiled(doc, {"review_count"}) == seq(doc, {"review_count"})
+
+
+def test_empty_and_one_token_docs_with_real_patterns(real):
+    seq, compiled, _ = real
+    nlp = get_flagger().pipeline.nlp
+    for text in ["", " ", "reviews", "5", "google", "\n\n", "trustpilot reviews"]:
+        doc = nlp(text)
+        assert compiled(doc) == seq(doc)
+        assert compiled(doc, frozenset({"platform"})) == seq(doc, frozenset({"platform"}))
+
+
+# --- hand-made patterns --------------------------------------------------------------------------
+
+LETTERS = frozenset("ab")  # FLAG20
+MARKS = frozenset({"!", "?", "x"})  # FLAG21
+
+
+@pytest.fixture(scope="module")
+def nlp():
+    nlp = spacy.blank("en")
+    nlp.vocab.add_flag(lambda t: t in LETTERS, flag_id=20)
+    nlp.vocab.add_flag(lambda t: t in MARKS, flag_id=21)
+    return nlp
+
+
+HAND_PATTERNS = {
+    "gap03": [[{"NORM": "buy"}, {"OP": "{0,3}"}, {"NORM": "review"}]],
+    "opt": [[{"ORTH": "5"}, {"NORM": "star", "OP": "?"}, {"FLAG20": True}]],
+    "plus": [[{"FLAG20": True, "OP": "+"}, {"LIKE_NUM": True}]],
+    "star": [[{"NORM": "buy"}, {"OP": "*"}]],
+    "tail_star": [[{"NORM": "buy"}, {"FLAG20": True, "OP": "*"}, {"FLAG21": True, "OP": "*"}]],
+    "neg": [[{"LIKE_NUM": True}, {"FLAG21": False, "OP": "{0,3}"}, {"FLAG21": True}],
+            [{"FLAG21": False}, {"FLAG20": False, "LIKE_NUM": False, "OP": "+"}, {"ORTH": "!"}]],
+    "dup": [[{"NORM": "buy"}, {"OP": "?"}], [{"NORM": "buy"}, {"OP": "{0,1}"}], [{"NORM": "buy"}, {"OP": "{,2}"}]],
+    "two_tests": [[{"NORM": "review", "ORTH": "Review"}, {"OP": "{2,}"}, {"ORTH": "x", "OP": "+"}]],
+    "orth": [[{"ORTH": "Maps"}], [{"ORTH": "x", "OP": "{2,4}"}]],
+    "platform:google": [[{"NORM": "google"}, {"ORTH": "Maps", "OP": "?"}]],
+    "platform:tp": [[{"NORM": "trustpilot"}, {"NORM": "review", "OP": "*"}]],
+    "zero": [[{"NORM": "buy"}, {"NORM": "review", "OP": "{0,0}"}, {"FLAG20": True}]],
+}
+
+HAND_TEXTS = [
+    "",
+    "buy",
+    "x",
+    "5",
+    "buy review",
+    "buy a b review",
+    "buy a b c review",
+    "buy a b c d review",
+    "5 star a 5 a 5 b",
+    "a b a 7 b 8 a a a 12",
+    "buy a b ! ? x x buy b",
+    "7 ! 8 x x 9 ? ? ? ? !",
+    "hello there ! a b 5 !",
+    "Review review Review x x x x review Review a b x",
+    "google Maps google maps Google Maps",
+    "trustpilot review review review trustpilot",
+    " ".join(["w"] * 6 + ["buy"] + ["a"] * 30 + ["x"] * 20),  # ends that do not iterate in ascending order
+    " ".join(["buy", "a"] * 25),
+]
+
+
+def _label_sets(patterns, rng):
+    labels = sorted({label for *_, label in patterns})
+    out = [None, frozenset(), frozenset(labels)] + [frozenset({label}) for label in labels]
+    out += [frozenset(rng.sample(labels, rng.randint(1, len(labels)))) for _ in range(4)]
+    return out
+
+
+def _check(seq, compiled, doc, rng):
+    for labels in _label_sets(seq.patterns, rng):
+        assert compiled(doc, labels) == seq(doc, labels), (doc.text, labels)
+
+
+def test_hand_made_patterns(nlp):
+    seq = SeqMatcher(nlp.vocab, HAND_PATTERNS)
+    compiled = CompiledSeqMatcher(seq)
+    rng = random.Random(7)
+    total = 0
+    for text in HAND_TEXTS:
+        doc = nlp(text)
+        _check(seq, compiled, doc, rng)
+        total += len(seq(doc))
+    assert total > 100
+    assert compiled(Doc(nlp.vocab, words=[])) == [] == seq(Doc(nlp.vocab, words=[]))
+
+
+def test_end_order_follows_the_python_sets(nlp):
+    # SeqMatcher walks each step's positions in Python set order, which is not ascending for ints
+    # (list({7, 8}) == [8, 7]); the compiled matcher must give the same order, not a sorted one.
+    seq = SeqMatcher(nlp.vocab, {"dup": HAND_PATTERNS["dup"], "star": HAND_PATTERNS["star"]})
+    compiled = CompiledSeqMatcher(seq)
+    for k in range(40):
+        doc = nlp(" ".join(["w"] * k + ["buy"] + ["a"] * (k % 13) + ["!"] * (40 - k)))
+        assert compiled(doc) == seq(doc), k
+
+
+def test_token_level_norms(nlp):
+    # NORM is the token's own NORM when it has one (merged tokens get one), else the lexeme's.
+    seq = SeqMatcher(nlp.vocab, HAND_PATTERNS)
+    compiled = CompiledSeqMatcher(seq)
+    rng = random.Random(11)
+    doc = nlp("bye a b review g o o g l e Maps")
+    doc[0].norm_ = "buy"
+    doc[3].norm_ = "star"
+    _check(seq, compiled, doc, rng)
+    with doc.retokenize() as retok:
+        retok.merge(doc[4:10], attrs={"NORM": "google"})
+    assert doc[4].norm_ == "google"
+    assert any(name == "platform:google" for name, _, _ in seq(doc))
+    _check(seq, compiled, doc, rng)
+
+
+def test_one_token_docs(nlp):
+    seq = SeqMatcher(nlp.vocab, HAND_PATTERNS)
+    compiled = CompiledSeqMatcher(seq)
+    rng = random.Random(3)
+    for word in ["buy", "a", "x", "5", "!", "Maps", "google", "review", "zzz"]:
+        doc = Doc(nlp.vocab, words=[word])
+        _check(seq, compiled, doc, rng)
+
+
+def test_no_patterns(nlp):
+    seq = SeqMatcher(nlp.vocab, {})
+    compiled = CompiledSeqMatcher(seq)
+    doc = nlp("buy a review")
+    assert compiled(doc) == seq(doc) == []
+    assert compiled(doc, frozenset({"x"})) == []
+
+
+# --- seeded random patterns over random docs ---------------------------------------------------
+
+WORDS = ["buy", "review", "Review", "a", "b", "x", "!", "?", "5", "12", "star", "google", "Maps", "w", "the"]
+OPS = [None, None, None, "?", "+", "*", "{0,3}", "{1,2}", "{2,}", "{,2}", "{0,1}", "{3,5}"]
+
+
+def _random_test(rng):
+    roll = rng.random()
+    if roll < 0.35:
+        return {rng.choice(["FLAG20", "FLAG21", "LIKE_NUM"]): rng.random() < 0.7}
+    if roll < 0.7:
+        return {"NORM": rng.choice(WORDS).lower()}
+    if roll < 0.9:
+        return {"ORTH": rng.choice(WORDS)}
+    return {}
+
+
+def _random_pattern(rng):
+    pattern = []
+    for k in range(rng.randint(1, 4)):
+        tok = {}
+        for _ in range(rng.choice([1, 1, 1, 2]) if k == 0 else rng.choice([0, 1, 1, 1, 2])):
+            tok.update(_random_test(rng))
+        if k == 0 and not tok:
+            tok = _random_test(rng) or {"NORM": "buy"}
+        op = rng.choice([None, None, "+", "{1,3}", "{2,}"]) if k == 0 else rng.choice(OPS)
+        if op:
+            tok["OP"] = op
+        pattern.append(tok)
+    return pattern
+
+
+def test_random_patterns_and_docs(nlp):
+    rng = random.Random(1234)
+    for round_ in range(12):
+        patterns = {}
+        for k in range(rng.randint(3, 25)):
+            name = rng.choice([f"cue{k}", f"platform:p{k}", "shared"])
+            patterns.setdefault(name, []).append(_random_pattern(rng))
+        seq = SeqMatcher(nlp.vocab, patterns)
+        compiled = CompiledSeqMatcher(seq)
+        for _ in range(60):
+            words = [rng.choice(WORDS) for _ in range(rng.choice([0, 1, 2, 5, 12, 30, 70]))]
+            doc = Doc(nlp.vocab, words=words)
+            for i in rng.sample(range(len(doc)), min(len(doc), 2)):
+                doc[i].norm_ = rng.choice(WORDS).lower()
+            _check(seq, compiled, doc, rng)
