@@ -41,9 +41,9 @@ class LanguageGuesser:
                 if len(owners) == 1:
                     self.lexicon_langs[w] = lang
 
-    def keyed(self, key: Callable[[str], Hashable]) -> Callable[[Iterable[Hashable]], str]:
-        """A guesser over a doc's word keys (e.g. spaCy LOWER ids), for the hot path: one dict look-up per
-        word and integer scores (weights scaled by a common denominator, so sums are exact)."""
+    def weight_table(self, key: Callable[[str], Hashable]) -> tuple[dict[Hashable, tuple[tuple[int, int], ...]], tuple[str, ...]]:
+        """Each word's key -> its nonzero (language index, integer weight) pairs, and the languages indexed.
+        Weights are scaled by a common denominator, so sums are exact (the compiled guesser reuses this)."""
         denom = math.lcm(*(len(langs) for langs in self.word_langs.values()), 1)
         index = {lang: i for i, lang in enumerate(LANGUAGES)}
         weights: dict[Hashable, tuple[tuple[int, int], ...]] = {}
@@ -54,7 +54,13 @@ class LanguageGuesser:
             if word in self.lexicon_langs:
                 w[index[self.lexicon_langs[word]]] += 2 * denom
             weights[key(word)] = tuple((i, x) for i, x in enumerate(w) if x)
-        en = index["en"]
+        return weights, LANGUAGES
+
+    def keyed(self, key: Callable[[str], Hashable]) -> Callable[[Iterable[Hashable]], str]:
+        """A guesser over a doc's word keys (e.g. spaCy LOWER ids), for the hot path: one dict look-up per
+        word and integer scores."""
+        weights, _ = self.weight_table(key)
+        en = LANGUAGES.index("en")
 
         def guess(keys: Iterable[Hashable]) -> str:
             scores = [0] * len(LANGUAGES)

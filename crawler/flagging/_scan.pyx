@@ -1,0 +1,631 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, initializedcheck=False, cdivision=True
+# distutils: language = c++
+"""The flagger's per-document pre-checks, read straight from spaCy's token structs.
+
+Each class mirrors Python code and returns exactly what it returns (tests/test_compiled_scan.py):
+
+- CompiledGate(gate).rules_that_may_fire(doc) == gate.rules_that_may_fire(set(<the doc's NORM ids>))
+- CompiledLanguage(guesser, strings).guess(doc) == guesser.keyed(strings.add)(<the doc's LOWER ids>)
+- CompiledMergeCheck(normalizer, vocab).may_merge(doc) is True exactly when normalizer._merge(doc, canon)
+  would merge tokens (find_merges finds a spelled-out or split word); see the class for its other checks.
+
+A constructor raises ValueError where the C structures cannot hold the Python data (a label or rule bit
+beyond 64, a lexeme attribute computed differently than assumed); the caller then keeps the Python code.
+"""
+cimport cython
+from cython.operator cimport dereference as deref
+from libc.stdint cimport int64_t, uint32_t, uint64_t
+from libcpp.map cimport map as cmap
+from libcpp.string cimport string as cstring
+from libcpp.unordered_map cimport unordered_map
+from libcpp.unordered_set cimport unordered_set
+from libcpp.utility cimport pair
+from libcpp.vector cimport vector
+from murmurhash.mrmr cimport hash64
+from spacy.structs cimport LexemeC, TokenC
+from spacy.tokens.doc cimport Doc
+from spacy.typedefs cimport attr_t, flags_t
+
+import spacy.lang.lex_attrs as _lex_attrs
+import spacy.symbols as _symbols
+from spacy.attrs import IS_ALPHA, IS_ASCII, LENGTH
+from spacy.strings import get_string_id, hash_string
+
+from .normalize import _LEET, SEPARATOR_TOKENS
+
+SPACY_VERSION_BUILT = BUILT_WITH_SPACY
+globals()["BUILT_WITH_SPACY"] = SPACY_VERSION_BUILT
+
+cdef uint64_t _MAX64 = 0xFFFFFFFFFFFFFFFF
+cdef size_t _CACHE_LIMIT = 1_000_000  # entries per look-up cache; cleared (not evicted) beyond: costs only time
+
+
+cdef inline attr_t _token_norm(const TokenC* t) noexcept nogil:
+    # Token NORM as spaCy reads it (Token.get_struct_attr): the token's own, else the lexeme's.
+    return t.norm if t.norm != 0 else t.lex.norm
+
+
+cdef uint64_t _mask(value, what) except? 0:
+    if not isinstance(value, int) or value < 0 or value > _MAX64:
+        raise ValueError(f"{what} {value!r} does not fit a 64-bit mask")
+    return <uint64_t>value
+
+
+# --------------------------------------------------------------------------------------------------------
+# 1. The rule gate (gate.RuleGate.rules_that_may_fire over the doc's set of NORM ids)
+# --------------------------------------------------------------------------------------------------------
+
+@cython.final
+cdef class CompiledGate:
+    """RuleGate.rules_that_may_fire over a doc's NORM ids, with the gate's tables as C arrays.
+
+    Every id the gate knows (`vocab_ids`) gets an index; a doc's distinct known ids are found with one hash
+    look-up per token and a per-call stamp (so "is id k in the doc" is one array read)."""
+    cdef unordered_map[uint64_t, int] index  # NORM id -> index into the per-id arrays
+    cdef vector[uint64_t] word_bits  # per index: RuleGate.word_bits
+    cdef vector[uint64_t] first_bits  # per index: RuleGate.first_bits
+    cdef vector[int] group_start  # per index + 1: its (bit, rests) groups in by_first, as [start, end)
+    cdef vector[uint64_t] group_bit
+    cdef vector[int] group_rest_start  # per group + 1: its rests
+    cdef vector[int] rest_test_start  # per rest + 1: its tests (each a set of ids, any of which will do)
+    cdef vector[int] test_id_start  # per test + 1: its ids' indices in test_ids
+    cdef vector[int] test_ids
+    cdef uint64_t always_bits
+    cdef vector[uint64_t] derived_bit
+    cdef vector[uint64_t] derived_sources
+    cdef vector[int] combo_start  # per combo + 1: its masks in combo_masks
+    cdef vector[uint64_t] combo_masks
+    cdef vector[uint64_t] rule_bit
+    cdef vector[int] rule_pattern_start  # per rule + 1: its patterns
+    cdef vector[int] pattern_step_start  # per pattern + 1: its step masks in step_masks
+    cdef vector[uint64_t] step_masks
+    cdef vector[uint32_t] stamp
+    cdef uint32_t generation
+    cdef vector[int] seen  # the current doc's distinct known ids (indices)
+
+    def __init__(self, gate):
+        ids = sorted(gate.vocab_ids)
+        for k, i in enumerate(ids):
+            self.index[<uint64_t>i] = k
+        self.word_bits.resize(len(ids), 0)
+        self.first_bits.resize(len(ids), 0)
+        for i, b in gate.word_bits.items():
+            self.word_bits[self._idx(i)] = _mask(b, "label bits")
+        for i, b in gate.first_bits.items():
+            self.first_bits[self._idx(i)] = _mask(b, "label bits")
+        self.group_start.push_back(0)
+        self.group_rest_start.push_back(0)
+        self.rest_test_start.push_back(0)
+        self.test_id_start.push_back(0)
+        for i in ids:
+            for b, rests in gate.by_first.get(i, ()):
+                self.group_bit.push_back(_mask(b, "label bit"))
+                for rest in rests:
+                    for t in rest:
+                        for x in t:
+                            self.test_ids.push_back(self._idx(x))
+                        self.test_id_start.push_back(self.test_ids.size())
+                    self.rest_test_start.push_back(self.test_id_start.size() - 1)
+                self.group_rest_start.push_back(self.rest_test_start.size() - 1)
+            self.group_start.push_back(self.group_bit.size())
+        self.always_bits = _mask(gate.always_bits, "label bits")
+        for b, sources in gate.derived:
+            self.derived_bit.push_back(_mask(b, "label bit"))
+            self.derived_sources.push_back(_mask(sources, "label bits"))
+        self.combo_start.push_back(0)
+        for combo in gate.combos:
+            for m in combo:
+                self.combo_masks.push_back(_mask(m, "label bits"))
+            self.combo_start.push_back(self.combo_masks.size())
+        self.rule_pattern_start.push_back(0)
+        self.pattern_step_start.push_back(0)
+        for b, patterns in gate.rule_steps:
+            self.rule_bit.push_back(_mask(b, "rule bit"))
+            for steps in patterns:
+                for m in steps:
+                    self.step_masks.push_back(_mask(m, "label bits"))
+                self.pattern_step_start.push_back(self.step_masks.size())
+            self.rule_pattern_start.push_back(self.pattern_step_start.size() - 1)
+        self.stamp.resize(len(ids), 0)
+        self.generation = 0
+
+    cdef int _idx(self, i) except -1:
+        cdef unordered_map[uint64_t, int].iterator it = self.index.find(<uint64_t>i)
+        if it == self.index.end():
+            raise ValueError(f"id {i} is used by the gate but not in its vocab_ids")
+        return deref(it).second
+
+    cdef uint64_t _derive(self, uint64_t present) noexcept nogil:
+        cdef size_t k
+        for k in range(self.derived_bit.size()):
+            if present & self.derived_sources[k]:
+                present |= self.derived_bit[k]
+        return present
+
+    cdef bint _satisfied(self, uint64_t present) noexcept nogil:
+        cdef size_t c
+        cdef int j
+        cdef bint ok
+        for c in range(self.combo_start.size() - 1):
+            ok = True
+            for j in range(self.combo_start[c], self.combo_start[c + 1]):
+                if not present & self.combo_masks[j]:
+                    ok = False
+                    break
+            if ok:
+                return True
+        return False
+
+    cdef bint _test_present(self, int t) noexcept nogil:
+        cdef int j
+        for j in range(self.test_id_start[t], self.test_id_start[t + 1]):
+            if self.stamp[self.test_ids[j]] == self.generation:
+                return True
+        return False
+
+    def rules_that_may_fire(self, Doc doc) -> int:
+        """0 when no rule can fire; else a bitmask (bit k: rule k) of the rules whose steps can all occur."""
+        cdef int i, k, g, r, t, p, j
+        cdef uint64_t present, maybe, b, out
+        cdef bint ok
+        cdef unordered_map[uint64_t, int].iterator it
+        self.generation += 1
+        if self.generation == 0:  # wrapped: forget every stamp
+            for k in range(<int>self.stamp.size()):
+                self.stamp[k] = 0
+            self.generation = 1
+        self.seen.clear()
+        for i in range(doc.length):
+            it = self.index.find(_token_norm(&doc.c[i]))
+            if it != self.index.end():
+                k = deref(it).second
+                if self.stamp[k] != self.generation:
+                    self.stamp[k] = self.generation
+                    self.seen.push_back(k)
+        present = self.always_bits
+        maybe = 0
+        for k in self.seen:
+            present |= self.word_bits[k]
+            maybe |= self.first_bits[k]
+        if not self._satisfied(self._derive(present | maybe)):
+            return 0
+        # A label begun by a multi-word alternative's rarest word is present when the rest of it occurs.
+        # (Labels only get added, so the order the doc's ids are tried in does not change the result.)
+        for k in self.seen:
+            for g in range(self.group_start[k], self.group_start[k + 1]):
+                b = self.group_bit[g]
+                if not (b & maybe) or (b & present):
+                    continue
+                for r in range(self.group_rest_start[g], self.group_rest_start[g + 1]):
+                    ok = True
+                    for t in range(self.rest_test_start[r], self.rest_test_start[r + 1]):
+                        if not self._test_present(t):
+                            ok = False
+                            break
+                    if ok:
+                        present |= b
+                        break
+        present = self._derive(present)
+        if not self._satisfied(present):
+            return 0
+        out = 0
+        for r in range(<int>self.rule_bit.size()):
+            for p in range(self.rule_pattern_start[r], self.rule_pattern_start[r + 1]):
+                ok = True
+                for j in range(self.pattern_step_start[p], self.pattern_step_start[p + 1]):
+                    if not present & self.step_masks[j]:
+                        ok = False
+                        break
+                if ok:
+                    out |= self.rule_bit[r]
+                    break
+        return out
+
+
+# --------------------------------------------------------------------------------------------------------
+# 2. The language guess (LanguageGuesser.keyed over the doc's LOWER ids)
+# --------------------------------------------------------------------------------------------------------
+
+@cython.final
+cdef class CompiledLanguage:
+    """LanguageGuesser.keyed(key) over a doc's LOWER ids: the same integer weights, summed in C.
+
+    `strings` is the vocab's StringStore (keys are `strings.add(word)`, as the Flagger's) or a key function."""
+    cdef unordered_map[uint64_t, int] row  # LOWER id -> its first entry in lang/weight
+    cdef vector[int] row_end
+    cdef vector[int] lang
+    cdef vector[int64_t] weight
+    cdef int n_lang
+    cdef int en
+    cdef tuple languages
+
+    def __init__(self, guesser, strings):
+        key = strings.add if hasattr(strings, "add") else strings
+        weights, languages = guesser.weight_table(key)
+        self.languages = tuple(languages)
+        self.n_lang = len(self.languages)
+        if not 0 < self.n_lang <= 64 or "en" not in self.languages:
+            raise ValueError(f"{self.n_lang} languages (1 to 64, English among them) expected")
+        self.en = self.languages.index("en")
+        for k, pairs in weights.items():
+            if not pairs:
+                continue  # Python skips an empty weight tuple too
+            if not isinstance(k, int) or not 0 <= k <= _MAX64:
+                raise ValueError(f"language key {k!r} is no 64-bit id")
+            self.row[<uint64_t>k] = self.row_end.size()
+            for i, x in pairs:
+                if not 0 <= i < self.n_lang or not isinstance(x, int) or not -(1 << 40) < x < (1 << 40):
+                    raise ValueError(f"language weight {(i, x)!r} out of range")
+                self.lang.push_back(i)
+                self.weight.push_back(x)
+            self.row_end.push_back(self.lang.size())
+
+    def guess(self, Doc doc) -> str:
+        cdef int64_t scores[64]
+        cdef int i, j, r, start, best
+        cdef unordered_map[uint64_t, int].iterator it
+        for i in range(64):
+            scores[i] = 0
+        for i in range(doc.length):
+            it = self.row.find(doc.c[i].lex.lower)
+            if it != self.row.end():
+                r = deref(it).second
+                start = self.row_end[r - 1] if r else 0
+                for j in range(start, self.row_end[r]):
+                    scores[self.lang[j]] += self.weight[j]
+        # max(range(n), key=lambda i: (scores[i], i == en)): the first of the best, English winning ties
+        best = 0
+        for i in range(1, self.n_lang):
+            if scores[i] > scores[best] or (scores[i] == scores[best] and i == self.en and best != self.en):
+                best = i
+        return self.languages[best] if scores[best] > scores[self.en] else "en"
+
+
+# --------------------------------------------------------------------------------------------------------
+# 3. The merge pre-check (Normalizer._merge / find_merges)
+# --------------------------------------------------------------------------------------------------------
+
+_RUN_CHARS = "013457@$!"  # find_merges: a one-character token that may stand for a letter in a run
+_PIECE_SEPARATORS = ("-", "_", ".")  # find_merges: what may stand between two pieces of a word
+
+
+@cython.final
+cdef class CompiledMergeCheck:
+    """Whether the Normalizer would merge tokens of a doc (made by the tokenizer, before the Normalizer).
+
+    may_merge(doc): True exactly when `normalizer._merge(doc, canon)` retokenizes, i.e. find_merges finds a
+        spelled-out or split word. find_merges finds one iff at some token i its step (a run of one-character
+        tokens starting at i, else two pieces starting at i) produces one: positions before the first merge
+        are all visited in order. So every i is tried with find_merges' own conditions, in C, and only where
+        they hold is the Python join (the same `_dispatch_join`) asked whether the letters form a word; two
+        ASCII pieces are first screened by the hash of their lower-case join against every string the join
+        could accept (vocabulary words, lemma-table forms of them, folded and alias forms).
+    legacy_check(doc): Normalizer.__call__'s current numpy condition for calling _merge, bit for bit.
+    normalizer_merges(doc): legacy_check(doc) and may_merge(doc): exactly when today's Normalizer.__call__
+        changes the doc. The legacy condition misses joins that _merge makes ("set up", "non-drop",
+        "trust рilot"): a pipeline gated by may_merge alone merges those too, one gated by normalizer_merges
+        tokenizes exactly as today.
+    """
+    cdef object vocab
+    cdef object strings
+    cdef object join  # normalizer._dispatch_join
+    cdef object canon
+    cdef flags_t odd_bit, ai_bit, pre_bit, suf_bit, alpha_bit, ascii_bit
+    cdef vector[attr_t] run_orths  # one-character non-letters that count as letters in a run
+    cdef vector[attr_t] sep_orths  # SEPARATOR_TOKENS
+    cdef vector[attr_t] piece_sep_orths
+    cdef unordered_set[uint64_t] join_hashes  # murmur hashes of every ASCII string the join may accept
+    cdef unordered_map[attr_t, cstring] lowers  # orth -> lower-case UTF-8 (ASCII tokens only)
+    cdef unordered_map[cstring, bint] ascii_joins  # joined ASCII pieces -> does the join accept them
+    cdef cmap[pair[attr_t, attr_t], bint] other_joins  # (orth, orth) of non-ASCII pieces -> accepted
+    cdef dict run_joins  # letter tokens' orths -> whether find_merges merges that run
+    cdef unordered_map[attr_t, vector[attr_t]] piece_pairs  # legacy: prefix LOWER -> suffix LOWERs joining
+    cdef vector[attr_t] legacy_pre, legacy_suf
+    cdef attr_t last_orth  # the last _lower look-up (a word is the second piece, then the first)
+    cdef cstring* last_lower
+    cdef public long python_joins  # calls into the Python join (for the report)
+
+    def __init__(self, normalizer, vocab):
+        attrs = list(normalizer.attrs)
+        if len(attrs) != 5 or attrs[4] != LENGTH or not all(isinstance(f, int) and 0 <= f < 64 for f in attrs[:4]):
+            raise ValueError(f"unexpected normalizer attrs {attrs!r}")
+        getters = vocab.lex_attr_getters
+        # find_merges tests str.isalpha() and the join's cases str.isascii(): the lexeme flags must be exactly that.
+        if getters.get(IS_ALPHA) is not _lex_attrs.is_alpha or getters.get(IS_ASCII) is not _lex_attrs.is_ascii:
+            raise ValueError("the vocab computes IS_ALPHA / IS_ASCII with its own getters")
+        one = <flags_t>1
+        self.odd_bit, self.ai_bit = one << attrs[0], one << attrs[1]
+        self.pre_bit, self.suf_bit = one << attrs[2], one << attrs[3]
+        self.alpha_bit, self.ascii_bit = one << IS_ALPHA, one << IS_ASCII
+        self.vocab = vocab
+        self.strings = vocab.strings
+        self.join = normalizer._dispatch_join
+        self.canon = normalizer.canonicalizer.canon
+        self.run_joins = {}
+        self.python_joins = 0
+        for c in _RUN_CHARS:
+            self.run_orths.push_back(get_string_id(c))
+        for c in SEPARATOR_TOKENS:
+            if len(c) != 1:
+                raise ValueError("separator tokens are single characters")
+            self.sep_orths.push_back(get_string_id(c))
+        for c in _PIECE_SEPARATORS:
+            self.piece_sep_orths.push_back(get_string_id(c))
+        for s in _join_candidates(normalizer):
+            self.join_hashes.insert(<uint64_t>hash_string(s))
+        for s in _lemma_forms(normalizer):
+            if isinstance(s, str):
+                self.join_hashes.insert(<uint64_t>hash_string(s))
+            else:
+                self.join_hashes.insert(<uint64_t>s)
+        merge_vocab = normalizer.merge_vocab
+        for w in merge_vocab:
+            for k in range(1, len(w)):
+                self.piece_pairs[get_string_id(w[:k])].push_back(get_string_id(w[k:]))
+
+    # ---- per-token tests (flags and lengths of the lexeme; separators by their ORTH id) ----
+
+    cdef inline bint _one_of(self, const LexemeC* lex, vector[attr_t]& orths) noexcept nogil:
+        cdef size_t k
+        if lex.length != 1:
+            return False
+        for k in range(orths.size()):
+            if orths[k] == lex.orth:
+                return True
+        return False
+
+    cdef inline bint _alpha(self, const LexemeC* lex) noexcept nogil:
+        return (lex.flags & self.alpha_bit) != 0
+
+    # ---- the join, asked in Python only where find_merges' structure holds ----
+
+    cdef bint _run_merges(self, Doc doc, int i, int end) except -1:
+        """find_merges' run branch at i: the run's letter tokens are the non-separators in [i, end)."""
+        cdef int k
+        orths = []
+        for k in range(i, end):
+            if not self._one_of(doc.c[k].lex, self.sep_orths):
+                orths.append(doc.c[k].lex.orth)
+        key = tuple(orths)
+        hit = self.run_joins.get(key)
+        if hit is None:
+            if len(self.run_joins) >= _CACHE_LIMIT:
+                self.run_joins.clear()
+            hit = self.run_joins[key] = _run_step(self, [self.strings[o] for o in key])
+        return hit
+
+    cdef bint _ascii_pieces(self, const LexemeC* a, const LexemeC* b) except -1:
+        cdef unordered_map[cstring, bint].iterator it
+        cdef bytes raw
+        # A local copy, taken before the next look-up (which may call Python, so let another thread in).
+        cdef cstring key = deref(self._lower(a))
+        key.append(deref(self._lower(b)))
+        if self.join_hashes.find(hash64(<void*>key.data(), <int>key.size(), 1)) == self.join_hashes.end():
+            return False
+        it = self.ascii_joins.find(key)
+        if it != self.ascii_joins.end():
+            return deref(it).second
+        self.python_joins += 1
+        raw = key
+        ok = self.join(raw.decode("ascii")) is not None
+        if self.ascii_joins.size() >= _CACHE_LIMIT:
+            self.ascii_joins.clear()
+        self.ascii_joins[key] = ok
+        return ok
+
+    cdef cstring* _lower(self, const LexemeC* lex) except NULL:
+        if self.last_lower != NULL and self.last_orth == lex.orth:
+            return self.last_lower
+        cdef unordered_map[attr_t, cstring].iterator it = self.lowers.find(lex.orth)
+        cdef cstring low
+        if it == self.lowers.end():
+            low = self.strings[lex.orth].lower().encode("utf8")  # Python first: no thread switch from here on
+            if self.lowers.size() >= _CACHE_LIMIT:
+                self.last_lower = NULL
+                self.lowers.clear()
+            it = self.lowers.insert(pair[attr_t, cstring](lex.orth, low)).first
+        # A pointer into an unordered_map stays valid as the map grows; only a clear ends it, and the memo
+        # is dropped with it. Callers copy the string before the next look-up.
+        self.last_orth = lex.orth
+        self.last_lower = &deref(it).second
+        return self.last_lower
+
+    cdef bint _other_pieces(self, const LexemeC* a, const LexemeC* b) except -1:
+        cdef pair[attr_t, attr_t] key = pair[attr_t, attr_t](a.orth, b.orth)
+        cdef cmap[pair[attr_t, attr_t], bint].iterator it = self.other_joins.find(key)
+        if it != self.other_joins.end():
+            return deref(it).second
+        self.python_joins += 1
+        ok = self.join((self.strings[a.orth] + self.strings[b.orth]).lower()) is not None
+        if self.other_joins.size() >= _CACHE_LIMIT:
+            self.other_joins.clear()
+        self.other_joins[key] = ok
+        return ok
+
+    def may_merge(self, Doc doc) -> bool:
+        """True exactly when normalizer._merge(doc, canon) would merge tokens."""
+        self._check_vocab(doc)
+        return self._may_merge(doc)
+
+    cdef bint _may_merge(self, Doc doc) except -1:
+        cdef int n = doc.length
+        cdef int i, j, end, nxt, letters
+        cdef const LexemeC* lex
+        cdef const LexemeC* nlex
+        cdef bint sp
+        for i in range(n):
+            lex = doc.c[i].lex
+            # Spelled-out letters: find_merges' run from i, token for token.
+            if lex.length == 1 and self._alpha(lex):
+                j = i
+                letters = 0
+                while j < n:
+                    nlex = doc.c[j].lex
+                    if nlex.length == 1 and (self._alpha(nlex) or self._one_of(nlex, self.run_orths)):
+                        letters += 1
+                        sp = doc.c[j].spacy
+                        j += 1
+                        if j < n and self._one_of(doc.c[j].lex, self.sep_orths) and not sp:
+                            j += 1
+                            continue
+                        if sp:
+                            continue
+                    break
+                end = j
+                while end > i and self._one_of(doc.c[end - 1].lex, self.sep_orths):
+                    end -= 1
+                if letters >= 3 and self._run_merges(doc, i, end):
+                    return True
+            # Two pieces of one word: find_merges' pair from i.
+            if i + 1 < n and self._alpha(lex):
+                nxt = i + 1
+                if self._one_of(doc.c[i + 1].lex, self.piece_sep_orths) and not doc.c[i].spacy and i + 2 < n:
+                    nxt = i + 2
+                nlex = doc.c[nxt].lex
+                if self._alpha(nlex) and ((nxt == i + 1 and doc.c[i].spacy)
+                                          or (nxt == i + 2 and not doc.c[i + 1].spacy)):
+                    if lex.flags & nlex.flags & self.ascii_bit:
+                        if self._ascii_pieces(lex, nlex):
+                            return True
+                    elif self._other_pieces(lex, nlex):
+                        return True
+        return False
+
+    def legacy_check(self, Doc doc) -> bool:
+        """Normalizer.__call__'s numpy condition for calling _merge (flags odd / a-i / prefix / suffix, LENGTH)."""
+        self._check_vocab(doc)
+        return self._legacy(doc)
+
+    cdef bint _legacy(self, Doc doc) except -1:
+        cdef int n = doc.length
+        cdef int k, n_odd, n_letters
+        cdef flags_t f
+        cdef flags_t letter_bits = self.odd_bit | self.ai_bit
+        cdef attr_t p, q, s
+        cdef unordered_map[attr_t, vector[attr_t]].iterator it
+        cdef bint spelled = False, near = False
+        if n < 2:
+            return False
+        for k in range(n - 1):
+            if doc.c[k].lex.flags & letter_bits and (doc.c[k + 1].lex.length == 1
+                                                    or (k + 2 < n and doc.c[k + 2].lex.length == 1)):
+                spelled = True
+                break
+        if spelled:
+            n_odd = n_letters = 0
+            for k in range(n):
+                f = doc.c[k].lex.flags
+                if f & self.odd_bit:
+                    n_odd += 1
+                if f & letter_bits:
+                    n_letters += 1
+            spelled = n_odd >= 2 or (n_odd > 0 and n_letters >= 3)
+        if spelled:
+            return True
+        for k in range(n - 1):
+            if doc.c[k].lex.flags & self.pre_bit and (doc.c[k + 1].lex.flags & self.suf_bit
+                                                     or (k + 2 < n and doc.c[k + 2].lex.flags & self.suf_bit)):
+                near = True
+                break
+        if not near:
+            return False
+        # any(p + q in merge_vocab) over the doc's prefix and suffix pieces (as lower-case strings)
+        self.legacy_pre.clear()
+        self.legacy_suf.clear()
+        for k in range(n):
+            f = doc.c[k].lex.flags
+            if f & self.pre_bit:
+                self.legacy_pre.push_back(doc.c[k].lex.lower)
+            if f & self.suf_bit:
+                self.legacy_suf.push_back(doc.c[k].lex.lower)
+        for p in self.legacy_pre:
+            it = self.piece_pairs.find(p)
+            if it == self.piece_pairs.end():
+                continue
+            for q in deref(it).second:
+                for s in self.legacy_suf:
+                    if s == q:
+                        return True
+        return False
+
+    def normalizer_merges(self, Doc doc) -> bool:
+        """True exactly when today's Normalizer.__call__ changes the doc (its condition, then a merge)."""
+        self._check_vocab(doc)
+        return self._legacy(doc) and self._may_merge(doc)
+
+    cdef int _check_vocab(self, Doc doc) except -1:
+        if doc.vocab is not self.vocab:
+            raise ValueError("the doc belongs to another vocab than the merge check's")
+        return 0
+
+
+def _run_step(CompiledMergeCheck check, list texts) -> bool:
+    """find_merges' run branch for letter tokens `texts` (a run of three or more): does it merge?
+
+    The same expressions as find_merges and _split_run, on the same join; the run's separators play no
+    part in the outcome (the split needs one letter token per character, as _split_run checks)."""
+    canon, joinable = check.canon, check.join
+    letters = []
+    for t in texts:
+        c = canon(t)
+        letters.append(c if len(c) == 1 and c.isalpha() else t.translate(_LEET).lower())
+    joined = "".join(letters)
+    check.python_joins += 1
+    found = joinable(joined)
+    if found is None and len(letters) >= 4 and letters[0] in "ai":
+        if joinable(joined[1:]) is not None:
+            return True
+    if found is not None:
+        return True
+    if len(letters) != len(joined):
+        return False
+    for p in range(3, len(joined) - 2):
+        if joinable(joined[:p]) is not None and joinable(joined[p:]) is not None:
+            return True
+    return False
+
+
+def _join_candidates(normalizer) -> set:
+    """Strings (not from the lemma table) whose join an ASCII lower-case string may be accepted as: the join
+    (Normalizer._dispatch_join -> Canonicalizer.repair) of an ASCII letter string s is s itself, its alias,
+    its folded word, its lemma or its lemma's alias, and must be a word of vocab_all or merge_vocab."""
+    cz = normalizer.canonicalizer
+    words = set(normalizer.vocab_all) | set(normalizer.merge_vocab)
+    out = set(words)
+    out.update(s for s, a in cz.aliases.items() if a in words)
+    out.update(f for f, w in getattr(cz, "_folded", {}).items() if w in words)
+    return {s for s in out if isinstance(s, str)}
+
+
+def _lemma_forms(normalizer) -> list:
+    """The lemma table's keys whose lemma (or the lemma's alias) is a word the join accepts: strings, or the
+    murmur hashes spaCy's lookup Table keys by (symbol ids are turned back into their strings)."""
+    cz = normalizer.canonicalizer
+    words = set(normalizer.vocab_all) | set(normalizer.merge_vocab)
+    aliases = cz.aliases
+    lemma = cz.lemma
+    table = getattr(lemma, "_table", None)
+    if table is not None:  # pipeline._TableView: value, or value[0] for a list
+        items = ((k, v if isinstance(v, str) else v[0]) for k, v in table.items())
+    elif isinstance(lemma, dict):
+        items = lemma.items()
+    else:
+        raise ValueError(f"cannot enumerate the lemma table {type(lemma).__name__}")
+    symbol_names = {v: k for k, v in _symbols.IDS.items()}
+    out = []
+    for k, v in items:
+        try:
+            hit = v in words or aliases.get(v, v) in words
+        except TypeError:  # an unhashable value equals no word
+            hit = False
+        if not hit:
+            continue
+        if isinstance(k, str):
+            out.append(k)
+        elif isinstance(k, int):
+            out.append(k)
+            if k in symbol_names:  # a Table keys a symbol's string by the symbol id, not its hash
+                out.append(symbol_names[k])
+        else:
+            raise ValueError(f"lemma table key {k!r}")
+    return out

@@ -1,0 +1,232 @@
+"""The compiled per-document pre-checks (crawler/flagging/_scan.pyx) against the Python code they mirror.
+
+Gate and language on docs as the Flagger sees them; the merge pre-check on docs as the tokenizer makes them
+(before the Normalizer), where a "no" must mean that the Normalizer's _merge changes nothing.
+"""
+from __future__ import annotations
+
+import importlib
+import random
+from types import SimpleNamespace
+
+import pytest
+import spacy
+from spacy.attrs import LOWER, NORM
+
+from crawler.flagging.flagger import FIELD_SEPARATOR, Flagger, get_flagger, listing_fields
+from crawler.flagging.normalize import find_merges
+from tests.engine_corpus import engine_corpus
+
+# Spelled-out and split words, leet letters inside runs, and near misses of each.
+HAND_MADE = [
+    "r e v i e w s", "R-e-v-i-e-w-s", "t r u s t p i l o t r e v i e w s", "trust pilot", "re-views", "feed back",
+    "a r e v i e w", "I will post r e v i e w s on your page", "R E V I E W S", "r.e.v.i.e.w.s", "r_e_v_i_e_w_s",
+    "r 3 v 1 e w s", "R-3-V-I-3-W-S", "r e v ! e w s", "g 0 0 g l e r e v i e w s", "t r u s t p 1 l o t",
+    "5 t a r s", "r e v i e w s e r v i c e", "i r e v i e w s", "a g o o g l e", "R e-v i e-w s",
+    "trust-pilot", "face book", "Trust Pilot reviews", "re_views", "re.views", "feed-back", "goo gle",
+    "trust рilot", "ｔｒｕｓｔ ｐｉｌｏｔ", "with out", "set up", "non-drop", "non drop", "review s",
+    "trustpilot", "r e v", "r e v i e", "r e v i e w x", "feed bak", "re-viewz", "a b", "x y z", "a b c d e f", "1 2 3 4 5", "r e v i e w", "rev iews",
+    "trust me", "pilot trust", "re - views", "re -views", "re- views", "feed  back", "feed\nback", "re-\nviews",
+    "r  e  v  i  e  w  s", "r e v i e w s.", "-r-e-v-i-e-w-s-", "e.g. a b c", "A. B. C.", "i e", "a i a i",
+    "r*e*v*i*e*w*s", "r·e·v·i·e·w·s", "r/e/v/i/e/w/s", "r e v i e w s!!!", "ΑΣ ΣΑ", "İ s t a n b u l",
+    "a a a a a a a a a a", "über prüfung", "reseñas falsas", "Bewer tungen", "avalia ções", "😀 r e v i e w s 😀",
+    "", "a", "ab", "r", "rv", "I will write 5 star google reviews for your business",
+]
+
+
+def _scan():
+    try:
+        return importlib.import_module("crawler.flagging._scan")
+    except ImportError as exc:
+        pytest.fail(f"crawler/flagging/_scan.pyx is not built ({exc}); `pip install -e .` builds it")
+
+
+@pytest.fixture(scope="module")
+def scan():
+    return _scan()
+
+
+@pytest.fixture(scope="module")
+def flagger():
+    return get_flagger()
+
+
+@pytest.fixture(scope="module")
+def texts():
+    return [FIELD_SEPARATOR.join(t for _, t in listing_fields(listing)) for listing in engine_corpus()] + HAND_MADE
+
+
+def test_built_for_this_spacy(scan):
+    assert scan.BUILT_WITH_SPACY == scan.SPACY_VERSION_BUILT == spacy.__version__
+
+
+def _arrays(doc):
+    if not len(doc):
+        return [], []
+    lower, norm = doc.to_array([LOWER, NORM]).T.tolist()
+    return lower, norm
+
+
+def test_gate_and_language_match_python(scan, flagger, texts):
+    nlp = flagger.pipeline.nlp
+    strings = nlp.vocab.strings
+    gate, language = scan.CompiledGate(flagger._gate), scan.CompiledLanguage(flagger._languages, strings)
+    # A second gate over a subset of the rules: other masks, other rule bits.
+    sub = Flagger(flagger.pipeline, flagger.rules[::3])
+    sub_gate = scan.CompiledGate(sub._gate)
+    fired = 0
+    for text, doc in zip(texts, nlp.pipe(texts)):
+        lower, norm = _arrays(doc)
+        assert language.guess(doc) == flagger._language(lower), text[:200]
+        expected = flagger._gate.rules_that_may_fire(set(norm))
+        assert gate.rules_that_may_fire(doc) == expected, text[:200]
+        assert sub_gate.rules_that_may_fire(doc) == sub._gate.rules_that_may_fire(set(norm)), text[:200]
+        fired += bool(expected)
+    assert 0 < fired < len(texts)
+    # The key function form of CompiledLanguage, as LanguageGuesser.keyed takes it.
+    assert scan.CompiledLanguage(flagger._languages, strings.add).guess(nlp("der die das und für")) == "de"
+
+
+def _tokens(doc):
+    return [(t.text, t.whitespace_) for t in doc]
+
+
+def test_merge_check_is_exact(scan, flagger, texts, monkeypatch):
+    """may_merge says yes exactly when _merge changes the doc; no merge is ever missed."""
+    nlp = flagger.pipeline.nlp
+    normalizer = nlp.get_pipe("turfwatch_normalizer")
+    canon = normalizer.canonicalizer.canon
+    check = scan.CompiledMergeCheck(normalizer, nlp.vocab)
+    counts = dict(docs=0, today=0, may_merge=0, merged=0, today_merged=0)
+    for text in texts:
+        doc = nlp.make_doc(text)
+        before = _tokens(doc)
+        may = check.may_merge(doc)
+        merged = doc.copy()
+        normalizer._merge(merged, canon)
+        changed = _tokens(merged) != before
+        if not may:
+            assert not changed, f"may_merge said no, but _merge changed {text[:300]!r}"
+            # nor does the Python Normalizer (its own condition, then _merge)
+            copy = doc.copy()
+            normalizer(copy)
+            assert _tokens(copy) == before, text[:300]
+        assert may == changed, f"may_merge said yes, _merge changed nothing: {text[:300]!r}"
+        # Today's condition for calling _merge, and whether today's Normalizer changes the doc.
+        calls = []
+        monkeypatch.setattr(normalizer, "_merge", lambda d, c: calls.append(1))
+        normalizer(doc.copy())
+        monkeypatch.undo()
+        assert check.legacy_check(doc) == bool(calls), text[:300]
+        copy = doc.copy()
+        normalizer(copy)
+        assert check.normalizer_merges(doc) == (_tokens(copy) != before), text[:300]
+        assert _tokens(doc) == before  # the checks never touch the doc
+        counts["docs"] += 1
+        counts["today"] += bool(calls)
+        counts["may_merge"] += may
+        counts["merged"] += changed
+        counts["today_merged"] += _tokens(copy) != before
+    print(f"\nmerge pre-check over {counts['docs']} docs: today's condition sends {counts['today']} to _merge, "
+          f"may_merge {counts['may_merge']} (= docs _merge changes: {counts['merged']}); "
+          f"normalizer_merges {counts['today_merged']}; python joins asked: {check.python_joins}")
+    assert counts["may_merge"] < counts["today"]
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("r e v i e w s", True), ("R-e-v-i-e-w-s", True), ("t r u s t p i l o t r e v i e w s", True),
+    ("trust pilot", True), ("re-views", True), ("feed back", True), ("a r e v i e w", True),
+    ("r 3 v 1 e w s", True), ("trust рilot", True), ("with out", True),
+    ("x y z", False), ("a b c d e f", False), ("trust me", False), ("re - views", False), ("feed  back", False),
+    ("r e v i e", False), ("r e v i e w x", False), ("feed bak", False), ("a", False), ("", False),
+])
+def test_merge_check_hand_made(scan, flagger, text, expected):
+    nlp = flagger.pipeline.nlp
+    normalizer = nlp.get_pipe("turfwatch_normalizer")
+    doc = nlp.make_doc(text)
+    words = [(t.text, normalizer.canonicalizer.canon(t.text), t.whitespace_ == " ") for t in doc]
+    assert bool(find_merges(words, normalizer._dispatch_join)) == expected  # the premise
+    assert scan.CompiledMergeCheck(normalizer, nlp.vocab).may_merge(doc) == expected
+
+
+def _fuzz_texts(normalizer, n: int, seed: int) -> list[str]:
+    """Vocabulary words spelled out (with leet letters and separators), split, in look-alike letters or cased."""
+    from crawler.flagging.normalize import _HOMOGLYPHS
+
+    rng = random.Random(seed)
+    words = sorted(normalizer.vocab_all | normalizer.merge_vocab)
+    plain = "the and for your with set up out non drop any one be cause a i x".split()
+    leet = {"o": "0", "i": "1", "e": "3", "a": "4", "s": "5", "t": "7", "l": "|", "b": "8", "g": "9"}
+    looks = {}
+    for k, v in _HOMOGLYPHS.items():
+        looks.setdefault(v, []).append(k)
+
+    def mangle(w: str) -> str:
+        r = rng.random()
+        if r < 0.3:
+            sep = rng.choice([" ", "-", ".", " - ", "_", "  ", "·", "*", "/", " . ", "\n"])
+            return sep.join(leet.get(c, c) if rng.random() < 0.2 else c for c in w)
+        if r < 0.6 and len(w) > 3:
+            k = rng.randrange(1, len(w))
+            return w[:k] + rng.choice([" ", "-", "_", ".", "  ", " -", "- ", "\n", "'"]) + w[k:]
+        if r < 0.7:
+            return "".join(rng.choice(looks[c]) if c in looks and rng.random() < 0.3 else c for c in w)
+        if r < 0.8:
+            return w.upper() if rng.random() < 0.5 else w.title()
+        return w
+
+    return [" ".join(mangle(rng.choice(words if rng.random() < 0.6 else plain)) for _ in range(rng.randrange(1, 8)))
+            for _ in range(n)]
+
+
+def test_merge_check_fuzz(scan, flagger):
+    nlp = flagger.pipeline.nlp
+    normalizer = nlp.get_pipe("turfwatch_normalizer")
+    canon = normalizer.canonicalizer.canon
+    check = scan.CompiledMergeCheck(normalizer, nlp.vocab)
+    yes = 0
+    for text in _fuzz_texts(normalizer, 3000, seed=7):
+        doc = nlp.make_doc(text)
+        words = [(t.text, canon(t.text), t.whitespace_ == " ") for t in doc]
+        expected = bool([m for m in find_merges(words, normalizer._dispatch_join) if m[1] - m[0] > 1])
+        assert check.may_merge(doc) == expected, repr(text)
+        yes += expected
+    assert 300 < yes < 2700
+
+
+def test_lemma_forms_are_hashed_as_spacy_does(scan, flagger):
+    """The ASCII screen hashes joined pieces with murmurhash64(seed 1), as spaCy's StringStore and Table do."""
+    from spacy.strings import get_string_id, hash_string
+
+    normalizer = flagger.pipeline.nlp.get_pipe("turfwatch_normalizer")
+    table = normalizer.canonicalizer.lemma._table
+    for word in ("reviews", "ratings", "testimonials", "because", "number"):
+        assert get_string_id(word) in table or table.get(word) is None
+        assert hash_string(word) == get_string_id(word) or word in spacy.symbols.IDS
+    forms = set(scan._lemma_forms(normalizer))
+    assert get_string_id("reviews") in forms  # "reviews" -> lemma "review", a merge word
+
+
+def test_values_that_do_not_fit_raise(scan, flagger):
+    g = flagger._gate
+    fields = ("vocab_ids", "word_bits", "first_bits", "by_first", "always_bits", "derived", "combos", "rule_steps")
+    ok = {f: getattr(g, f) for f in fields}
+    scan.CompiledGate(SimpleNamespace(**ok))
+    some_id = next(iter(g.word_bits))
+    with pytest.raises(ValueError):
+        scan.CompiledGate(SimpleNamespace(**{**ok, "word_bits": {**g.word_bits, some_id: 1 << 64}}))
+    with pytest.raises(ValueError):
+        scan.CompiledGate(SimpleNamespace(**{**ok, "rule_steps": g.rule_steps + [(1 << 64, [(1,)])]}))
+    with pytest.raises(ValueError):
+        scan.CompiledGate(SimpleNamespace(**{**ok, "combos": g.combos + [(1 << 70,)]}))
+    guesser = SimpleNamespace(weight_table=lambda key: ({1: ((0, 1),)}, tuple(f"l{i}" for i in range(64)) + ("en",)))
+    with pytest.raises(ValueError):
+        scan.CompiledLanguage(guesser, lambda w: w)
+    nlp = flagger.pipeline.nlp
+    normalizer = nlp.get_pipe("turfwatch_normalizer")
+    bad = SimpleNamespace(**{k: getattr(normalizer, k) for k in ("vocab_all", "merge_vocab", "canonicalizer", "_dispatch_join")},
+                          attrs=[64] + list(normalizer.attrs[1:]))
+    with pytest.raises(ValueError):
+        scan.CompiledMergeCheck(bad, nlp.vocab)
+    with pytest.raises(ValueError):  # flags belong to the pipeline's vocab
+        scan.CompiledMergeCheck(normalizer, nlp.vocab).may_merge(spacy.blank("en")("r e v i e w s"))
