@@ -129,7 +129,8 @@ class Flagger:
         p = self.pipeline
         self._gate = RuleGate(self.rules, p.lexicons, p.patterns, p.flag_values, strings, p.special_norms)
         self._read = self._read_arrays
-        self._listing_cues = ListingCues
+        self._listing_cues = lambda doc, starts, is_tag, raw, text: ListingCues(
+            doc, starts, is_tag, raw, self._words, text)
         if p.compiled:  # the same judgements, read from spaCy's token structs (see compiled.py)
             scan, engine = part("_scan"), part("_evaluate")
             language, gate = scan.CompiledLanguage(self._languages, strings), scan.CompiledGate(self._gate)
@@ -187,7 +188,7 @@ class Flagger:
         # Only the rules whose cue words all occur are evaluated, and only the cues they ask for are found.
         rules, labels = self._plan(may_fire)
         is_tag = [path.startswith("tags[") for path, _ in fields]
-        cues = self._listing_cues(doc, starts, is_tag, self.pipeline.cues.find(doc, labels), self._words, text)
+        cues = self._listing_cues(doc, starts, is_tag, self.pipeline.cues.find(doc, labels), text)
         diagnostics: list[str] = []
         hits = cues.evaluate(rules, diagnostics)
         flags = []

@@ -14,7 +14,7 @@ from spacy.lookups import load_lookups
 from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc
 
-from .compiled import PARTS, part
+from .compiled import PARTS, engine, forced_python, part
 from .normalize import Canonicalizer, find_merges
 from .rules import CompiledLexicons, RuleData, cue_label, load_rule_data
 
@@ -43,6 +43,8 @@ class Normalizer:
         self.norm_flags: list[tuple[int, frozenset]] = []
         self.attrs: list[int] = []  # flags: odd single letter, "a"/"i", merge prefix, merge suffix; LENGTH
         self._repaired: dict[str, str | None] = {}
+        # The compiled engine's exact "would _merge change this doc" (see _scan.pyx), or None.
+        self.merge_check = None
 
     def setup(self, canonicalizer: Canonicalizer, vocab_all: set[str], merge_vocab: set[str]) -> None:
         self.canonicalizer = canonicalizer
@@ -88,6 +90,10 @@ class Normalizer:
 
     def __call__(self, doc: Doc) -> Doc:
         if len(doc) < 2:
+            return doc
+        if self.merge_check is not None:
+            if self.merge_check(doc):
+                self._merge(doc, self.canonicalizer.canon)
             return doc
         arr = doc.to_array(self.attrs)
         odd, ai, pre, suf, length = arr.T
@@ -311,7 +317,11 @@ class Pipeline:
 
 def _build(data: RuleData, compiled: bool = True) -> Pipeline:
     """`compiled=False` builds the pure-Python engine even where the compiled one is installed."""
-    compiled = compiled and all(part(name) for name in PARTS)
+    if compiled and not all(part(name) for name in PARTS):
+        compiled = False
+        level = logging.INFO if forced_python() else logging.WARNING
+        logging.getLogger(__name__).log(level, "flagging with the %s engine, several times slower than the compiled "
+                                        "one; reinstall with a C++ compiler to build it", engine())
     nlp = spacy.blank(PIPELINE_LANG)
     # spaCy's own logger chatters at DEBUG under Scrapy's root handler; its start-up is not news.
     logging.getLogger("spacy").setLevel(logging.WARNING)
@@ -333,6 +343,8 @@ def _build(data: RuleData, compiled: bool = True) -> Pipeline:
     norm.install(nlp.vocab, flags)
     patterns = lexicons.matcher_patterns(flags.flag_for)
     norm.norm_flags = flags.norm_flags
+    if compiled:
+        norm.merge_check = part("_scan").CompiledMergeCheck(norm, nlp.vocab).normalizer_merges
     keep = set().union(*(r.cue_labels for r in data.rules))
     cues = CueMatcher(nlp.vocab, *lexicons.phrases(keep), patterns, compiled)
     flag_values = {fid: values for (attr, values), fid in flags.ids.items() if attr == "NORM"}
