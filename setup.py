@@ -1,9 +1,10 @@
 """Builds the compiled flagging engine; everything else is in pyproject.toml.
 
 `scrapyd-deploy` also builds eggs through this file (`setup.py bdist_egg`). The extensions are
-optional: where Cython, spaCy's headers or a C compiler are missing the build goes on without
-them and the flagger runs its pure-Python engine (turfwatch.flagging says which one it uses).
+optional: where Cython, spaCy's headers or a C++ compiler are missing the build goes on without
+them and the flagger runs its pure-Python engine, with a warning (crawler/flagging/compiled.py).
 """
+import sys
 from pathlib import Path
 
 from setuptools import setup
@@ -13,6 +14,8 @@ SOURCES = sorted(str(p.relative_to(HERE)) for p in (HERE / "crawler" / "flagging
 
 
 def extensions():
+    if "bdist_egg" in sys.argv:
+        return []  # a Scrapyd egg is imported from a zip file, where no compiled module loads
     try:
         import numpy
         import spacy

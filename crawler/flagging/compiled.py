@@ -33,11 +33,12 @@ def part(name: str) -> ModuleType | None:
         else:
             try:
                 module = importlib.import_module(f"{__package__}.{name}")
-            except ImportError as exc:  # not built, or built for another Python
+            except Exception as exc:  # noqa: BLE001  not built, built for another Python, or broken: never fatal
                 _why_not[name] = f"not built ({exc})"
             else:
-                if module.BUILT_WITH_SPACY != spacy.__version__:
-                    _why_not[name] = f"built for spaCy {module.BUILT_WITH_SPACY}, running {spacy.__version__}"
+                built = getattr(module, "BUILT_WITH_SPACY", None)
+                if built != spacy.__version__:
+                    _why_not[name] = f"built for spaCy {built}, running {spacy.__version__}"
                     module = None
         _loaded[name] = module
     return _loaded[name]
