@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
 
 from spacy.attrs import LOWER, NORM
 
@@ -29,8 +29,9 @@ EVIDENCE_LABELS = frozenset({"review", "review_soft", "platform", "offer_verb", 
                              "engagement_count"})
 
 
-@dataclass(frozen=True)
-class Flag:
+class Flag(NamedTuple):
+    """One matched span. Immutable evidence; a named tuple because a listing can carry many and a frozen
+    dataclass costs ten times as much to create."""
     rule_id: str
     rule_version: int
     category: str
@@ -44,7 +45,7 @@ class Flag:
     explanation: str
 
     def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
+        d = self._asdict()
         d["legal"] = list(self.legal)
         return d
 
@@ -72,20 +73,20 @@ def listing_fields(listing: Mapping[str, Any]) -> list[tuple[str, str]]:
     def add(path: str, value: Any) -> None:
         if value is None:
             return
-        text = (value if isinstance(value, str) else str(value))[:MAX_FIELD_CHARS]
-        if text.strip() and len(out) < MAX_FIELDS:
+        text = (value if value.__class__ is str else str(value))[:MAX_FIELD_CHARS]
+        if text and not text.isspace() and len(out) < MAX_FIELDS:
             out.append((path, text))
 
     add("title", listing.get("title"))
     add("description", listing.get("description"))
     for i, pkg in enumerate(listing.get("packages") or ()):
-        if isinstance(pkg, Mapping):
+        if _is_mapping(pkg):
             add(f"packages[{i}].title", pkg.get("title"))
             add(f"packages[{i}].description", pkg.get("description"))
         else:
             add(f"packages[{i}]", pkg)
     for i, qa in enumerate(listing.get("faq") or ()):
-        if isinstance(qa, Mapping):
+        if _is_mapping(qa):
             add(f"faq[{i}].question", qa.get("question"))
             add(f"faq[{i}].answer", qa.get("answer"))
         else:
@@ -96,6 +97,10 @@ def listing_fields(listing: Mapping[str, Any]) -> list[tuple[str, str]]:
     for i, tag in enumerate(tags):
         add(f"tags[{i}]", tag)
     return out
+
+
+def _is_mapping(value: Any) -> bool:
+    return value.__class__ is dict or isinstance(value, Mapping)  # the ABC check only for what is not a dict
 
 
 def _prepare(listing: Mapping[str, Any]) -> tuple[list[tuple[str, str]], list[int], str]:
@@ -187,7 +192,11 @@ class Flagger:
             return Judgement(False, 0.0, language, [], set(), set(), [_GATED])
         # Only the rules whose cue words all occur are evaluated, and only the cues they ask for are found.
         rules, labels = self._plan(may_fire)
-        is_tag = [path.startswith("tags[") for path, _ in fields]
+        # listing_fields puts the tags last: count them from the end
+        n_text = len(fields)
+        while n_text and fields[n_text - 1][0].startswith("tags["):
+            n_text -= 1
+        is_tag = [False] * n_text + [True] * (len(fields) - n_text)
         cues = self._listing_cues(doc, starts, is_tag, self.pipeline.cues.find(doc, labels), text)
         diagnostics: list[str] = []
         hits = cues.evaluate(rules, diagnostics)
