@@ -97,6 +97,9 @@ TURFWATCH_JOB = None
 # Redis URL of a frontier shared by the workers of one job (None = off).
 TURFWATCH_REDIS_URL = None
 
+# Scrapy's in-memory stats without its per-call deprecation detour (crawler/stats.py).
+STATS_CLASS = "crawler.stats.CrawlStats"
+
 # --- Run health (Spidermon): a run failing a check is stored as `degraded` -----
 SPIDERMON_ENABLED = True
 SPIDERMON_SPIDER_CLOSE_MONITORS = ["crawler.monitors.RunHealthSuite"]
