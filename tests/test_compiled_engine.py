@@ -22,7 +22,7 @@ def test_the_compiled_engine_is_built_and_used():
         f"the flagger runs its pure-Python engine: {compiled.engine()}")
     pipeline = get_flagger().pipeline
     assert pipeline.compiled
-    assert pipeline.nlp.get_pipe("turfwatch_normalizer").merge_check is not None
+    assert pipeline.nlp.get_pipe("turfwatch_normalizer").compiled_merges is not None
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,8 @@
 """The compiled per-document pre-checks (crawler/flagging/_scan.pyx) against the Python code they mirror.
 
 Gate and language on docs as the Flagger sees them; the merge pre-check on docs as the tokenizer makes them
-(before the Normalizer), where a "no" must mean that the Normalizer's _merge changes nothing.
+(before the Normalizer), where a "no" must mean that the Normalizer's _merge changes nothing; the merges
+themselves (CompiledMergeCheck.merges) against find_merges, and the Normalizer's output with and without them.
 """
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from spacy.attrs import LOWER, NORM
 
 from crawler.flagging.flagger import FIELD_SEPARATOR, Flagger, get_flagger, listing_fields
 from crawler.flagging.normalize import find_merges
+from crawler.flagging.pipeline import _build
+from crawler.flagging.rules import load_rule_data
 from tests.engine_corpus import engine_corpus
 
 # Spelled-out and split words, leet letters inside runs, and near misses of each.
@@ -98,7 +101,7 @@ def test_merge_check_is_exact(scan, flagger, texts, monkeypatch):
     canon = normalizer.canonicalizer.canon
     check = scan.CompiledMergeCheck(normalizer, nlp.vocab)
     # The checks are compared with the Python Normalizer's own condition, whatever the pipeline is wired to.
-    monkeypatch.setattr(normalizer, "merge_check", None)
+    monkeypatch.setattr(normalizer, "compiled_merges", None)
     counts = dict(docs=0, today=0, may_merge=0, merged=0, today_merged=0)
     for text in texts:
         doc = nlp.make_doc(text)
@@ -232,3 +235,126 @@ def test_values_that_do_not_fit_raise(scan, flagger):
         scan.CompiledMergeCheck(bad, nlp.vocab)
     with pytest.raises(ValueError):  # flags belong to the pipeline's vocab
         scan.CompiledMergeCheck(normalizer, nlp.vocab).may_merge(spacy.blank("en")("r e v i e w s"))
+
+
+# Several merges in one doc, each of find_merges' branches, runs at the doc's end (with and without a
+# trailing separator), runs that fail and leave the position to the two-piece test, look-alike letters.
+MERGE_TEXTS = [
+    "buy r e v i e w s", "a r e v i e w", "a-r-e-v-i-e-w-s now", "a i r e v i e w s", "i r e v i e w s here",
+    "t-r-u-s-t-p-i-l-o-t r e v i e w s", "a t r u s t p i l o t r e v i e w s", "5 s t a r r e v i e w s",
+    "g o o g l e r e v i e w s and trust pilot re-views", "trust pilot trust pilot", "feed back re views",
+    "r e v i e w s r e v i e w s", "x y z r e v i e w s", "a b c trust pilot", "r e v iews", "r eviews",
+    "tr ust pilot", "r-e-v-i-e-w-s-", "write 5 star g 0 0 g l e", "on g-0-0-g-l-e", "ends with r.e.v.i.e.w.s",
+    "r 3 v 1 3 w s x", "R 3 V ! E W S then trust_pilot", "rеvіеws frоm trust-pilot", "trust рilot r е v i е w s",
+    "face book likes and insta gram fol lowers", "t r u s t p i l o t", "a. r. e. v. i. e. w. s.",
+    "r e v i e w s\n\nt r u s t p i l o t", "re-\nviews and re - views and re-views", "r e v i e w s.",
+    "a a a r e v i e w s", "i a r e v i e w", "s e t up with out non-drop", "f e e d b a c k feed back f-e-e-d",
+]
+
+# Expected merges of some of them (the premise: each of find_merges' branches occurs).
+MERGE_EXPECTED = [
+    ("a r e v i e w", [(1, 7, "review")]),  # the leading a/i case
+    ("a-r-e-v-i-e-w-s now", [(2, 15, "reviews")]),  # ... with a separator after the "a"
+    ("t-r-u-s-t-p-i-l-o-t r e v i e w s", [(0, 19, "trustpilot"), (19, 26, "reviews")]),  # a split run
+    ("g o o g l e r e v i e w s and trust pilot re-views",
+     [(0, 6, "google"), (6, 13, "reviews"), (14, 16, "trustpilot"), (16, 19, "reviews")]),
+    ("r-e-v-i-e-w-s-", [(0, 11, "review")]),  # a run at the doc's end, its trailing separator left out
+    ("x y z r e v i e w s", [(3, 10, "reviews")]),
+    ("feed back re views", [(0, 2, "feedback"), (2, 4, "reviews")]),
+]
+
+
+def _python_merges(normalizer, doc):
+    canon = normalizer.canonicalizer.canon
+    words = [(t.text, canon(t.text), t.whitespace_ == " ") for t in doc]
+    return [m for m in find_merges(words, normalizer._dispatch_join) if m[1] - m[0] > 1]
+
+
+def _long_fuzz_texts(normalizer, n: int, seed: int) -> list[str]:
+    """Several fuzzed phrases per doc, so that merges follow merges and runs meet runs."""
+    rng = random.Random(seed)
+    phrases = _fuzz_texts(normalizer, 4 * n, seed)
+    return [rng.choice([" ", "  ", "\n", " - ", ". "]).join(rng.sample(phrases, rng.randrange(2, 9)))
+            for _ in range(n)]
+
+
+@pytest.mark.parametrize("text, expected", MERGE_EXPECTED)
+def test_merges_hand_made(scan, flagger, text, expected):
+    nlp = flagger.pipeline.nlp
+    normalizer = nlp.get_pipe("turfwatch_normalizer")
+    doc = nlp.make_doc(text)
+    assert _python_merges(normalizer, doc) == expected  # the premise
+    assert scan.CompiledMergeCheck(normalizer, nlp.vocab).merges(doc) == expected
+
+
+def test_merges_are_find_merges(scan, flagger, texts):
+    """merges(doc) is exactly the Python find_merges result (filtered as _merge does), in its order."""
+    nlp = flagger.pipeline.nlp
+    normalizer = nlp.get_pipe("turfwatch_normalizer")
+    check = scan.CompiledMergeCheck(normalizer, nlp.vocab)
+    seen = dict(docs=0, merged=0, several=0, runs=0, pieces=0)
+    corpus = texts + MERGE_TEXTS + _fuzz_texts(normalizer, 3000, seed=7) + _long_fuzz_texts(normalizer, 1500, seed=11)
+    for text in corpus:
+        doc = nlp.make_doc(text)
+        expected = _python_merges(normalizer, doc)
+        got = check.merges(doc)
+        assert got == expected, repr(text[:300])
+        assert all(type(m) is tuple and type(m[0]) is int and type(m[1]) is int and type(m[2]) is str for m in got)
+        assert check.merges(doc) == got  # from the caches, the same again
+        assert check.may_merge(doc) == bool(got)
+        assert check.merges_if_legacy(doc) == (got if check.legacy_check(doc) else [])
+        seen["docs"] += 1
+        seen["merged"] += bool(got)
+        seen["several"] += len(got) > 1
+        seen["runs"] += sum(all(len(t) == 1 for t in doc[s:e]) for s, e, _ in got)
+        seen["pieces"] += sum(not all(len(t) == 1 for t in doc[s:e]) for s, e, _ in got)
+    print(f"\nmerges over {seen}")
+    assert seen["several"] > 300 and seen["runs"] > 300 and seen["pieces"] > 300
+
+
+def _tokens_full(doc):
+    return [(t.text, t.norm_, t.whitespace_, t.lex.flags) for t in doc]
+
+
+@pytest.fixture(scope="module")
+def python_nlp():
+    """An all-Python pipeline with its own vocab: lexeme flags set there owe nothing to the compiled one."""
+    pipeline = _build(load_rule_data(), compiled=False)
+    assert pipeline.nlp.get_pipe("turfwatch_normalizer").compiled_merges is None
+    return pipeline.nlp
+
+
+def test_normalizer_output_is_the_same_with_compiled_merges(scan, flagger, texts, python_nlp, monkeypatch):
+    """The Normalizer with compiled merges leaves every token (text, norm, whitespace, lexeme flags) as the
+    Python Normalizer does: the same normalizer with compiled_merges off, and a separate all-Python pipeline."""
+    nlp = flagger.pipeline.nlp
+    normalizer = nlp.get_pipe("turfwatch_normalizer")
+    assert normalizer.compiled_merges is not None
+    python_normalizer = python_nlp.get_pipe("turfwatch_normalizer")
+    norm_flags = normalizer.norm_flags
+    assert [f for f, _ in norm_flags] == [f for f, _ in python_normalizer.norm_flags]
+
+    def spoil(texts):
+        # Merged tokens' lexemes get the flags of their canonical word from the merge, whatever they held.
+        for t in texts:
+            lex = nlp.vocab[t]
+            for fid, _ in norm_flags:
+                lex.set_flag(fid, not lex.check_flag(fid))
+
+    merged = 0
+    corpus = texts + MERGE_TEXTS + _fuzz_texts(normalizer, 1500, seed=3) + _long_fuzz_texts(normalizer, 500, seed=5)
+    for text in corpus:
+        made = python_nlp.make_doc(text)
+        merges = python_normalizer._merges(made, python_normalizer.canonicalizer.canon)
+        joined = [made[s:e].text for s, e, _ in merges]
+        n_made = len(made)
+        reference = _tokens_full(python_normalizer(made))
+        spoil(joined)
+        compiled_tokens = _tokens_full(nlp(text))
+        assert compiled_tokens == reference, repr(text[:300])
+        spoil(joined)
+        with monkeypatch.context() as patched:
+            patched.setattr(normalizer, "compiled_merges", None)
+            assert _tokens_full(nlp(text)) == reference, repr(text[:300])
+        merged += len(reference) != n_made
+    assert merged > 1000

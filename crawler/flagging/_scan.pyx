@@ -7,7 +7,8 @@ Each class mirrors Python code and returns exactly what it returns (tests/test_c
 - CompiledGate(gate).rules_that_may_fire(doc) == gate.rules_that_may_fire(set(<the doc's NORM ids>))
 - CompiledLanguage(guesser, strings).guess(doc) == guesser.keyed(strings.add)(<the doc's LOWER ids>)
 - CompiledMergeCheck(normalizer, vocab).may_merge(doc) is True exactly when normalizer._merge(doc, canon)
-  would merge tokens (find_merges finds a spelled-out or split word); see the class for its other checks.
+  would merge tokens (find_merges finds a spelled-out or split word), and .merges(doc) is the list of merges
+  it makes; see the class for its other checks.
 
 A constructor raises ValueError where the C structures cannot hold the Python data (a label or rule bit
 beyond 64, a lexeme attribute computed differently than assumed); the caller then keeps the Python code.
@@ -305,6 +306,13 @@ cdef class CompiledMergeCheck:
         changes the doc. The legacy condition misses joins that _merge makes ("set up", "non-drop",
         "trust рilot"): a pipeline gated by may_merge alone merges those too, one gated by normalizer_merges
         tokenizes exactly as today.
+    merges(doc): the merges Normalizer._merge makes, `[m for m in find_merges(words, join) if m[1] - m[0] > 1]`
+        with words = [(t.text, canon(t.text), t.whitespace_ == " ") for t in doc]: the same (start, end,
+        canonical) tuples in the same order, found by walking the tokens as find_merges does (a merge's end is
+        the next position tried) with may_merge's per-position tests; `words` is never built. The joins come
+        from the same caches as may_merge's (a run's outcome by its letter tokens, two pieces by their
+        strings), which keep the join's answer itself.
+    merges_if_legacy(doc): merges(doc) if legacy_check(doc) else []: what today's Normalizer.__call__ merges.
     """
     cdef object vocab
     cdef object strings
@@ -316,9 +324,11 @@ cdef class CompiledMergeCheck:
     cdef vector[attr_t] piece_sep_orths
     cdef unordered_set[uint64_t] join_hashes  # murmur hashes of every ASCII string the join may accept
     cdef unordered_map[attr_t, cstring] lowers  # orth -> lower-case UTF-8 (ASCII tokens only)
-    cdef unordered_map[cstring, bint] ascii_joins  # joined ASCII pieces -> does the join accept them
-    cdef cmap[pair[attr_t, attr_t], bint] other_joins  # (orth, orth) of non-ASCII pieces -> accepted
-    cdef dict run_joins  # letter tokens' orths -> whether find_merges merges that run
+    cdef unordered_map[cstring, int] ascii_joins  # joined ASCII pieces -> the join's answer (-1: None)
+    cdef cmap[pair[attr_t, attr_t], int] other_joins  # (orth, orth) of non-ASCII pieces -> the join's answer
+    cdef list found_words  # the join's answers (canonical words), indexed by the two caches above
+    cdef dict found_index  # canonical word -> its index in found_words
+    cdef dict run_joins  # letter tokens' orths -> the run's merges as letter-token ranges (see _run_step)
     cdef unordered_map[attr_t, vector[attr_t]] piece_pairs  # legacy: prefix LOWER -> suffix LOWERs joining
     cdef vector[attr_t] legacy_pre, legacy_suf
     cdef attr_t last_orth  # the last _lower look-up (a word is the second piece, then the first)
@@ -342,6 +352,8 @@ cdef class CompiledMergeCheck:
         self.join = normalizer._dispatch_join
         self.canon = normalizer.canonicalizer.canon
         self.run_joins = {}
+        self.found_words = []
+        self.found_index = {}
         self.python_joins = 0
         for c in _RUN_CHARS:
             self.run_orths.push_back(get_string_id(c))
@@ -379,12 +391,15 @@ cdef class CompiledMergeCheck:
 
     # ---- the join, asked in Python only where find_merges' structure holds ----
 
-    cdef bint _run_merges(self, Doc doc, int i, int end) except -1:
-        """find_merges' run branch at i: the run's letter tokens are the non-separators in [i, end)."""
+    cdef tuple _run_plan(self, Doc doc, int i, int end, vector[int]& letter_pos):
+        """find_merges' run branch at i as ((s, e, canonical), ...) over the run's letter tokens (the
+        non-separators in [i, end), whose positions go to `letter_pos`); () when the run merges nothing."""
         cdef int k
+        letter_pos.clear()
         orths = []
         for k in range(i, end):
             if not self._one_of(doc.c[k].lex, self.sep_orths):
+                letter_pos.push_back(k)
                 orths.append(doc.c[k].lex.orth)
         key = tuple(orths)
         hit = self.run_joins.get(key)
@@ -394,24 +409,36 @@ cdef class CompiledMergeCheck:
             hit = self.run_joins[key] = _run_step(self, [self.strings[o] for o in key])
         return hit
 
-    cdef bint _ascii_pieces(self, const LexemeC* a, const LexemeC* b) except -1:
-        cdef unordered_map[cstring, bint].iterator it
+    cdef int _found_id(self, found) except -2:
+        """The index of the join's answer in found_words (-1 for None)."""
+        if found is None:
+            return -1
+        k = self.found_index.get(found)
+        if k is None:
+            k = self.found_index[found] = len(self.found_words)
+            self.found_words.append(found)
+        return k
+
+    cdef int _ascii_pieces(self, const LexemeC* a, const LexemeC* b) except -2:
+        """The join of two ASCII pieces (lower case) as an index into found_words, -1 for None."""
+        cdef unordered_map[cstring, int].iterator it
+        cdef int found
         cdef bytes raw
         # A local copy, taken before the next look-up (which may call Python, so let another thread in).
         cdef cstring key = deref(self._lower(a))
         key.append(deref(self._lower(b)))
         if self.join_hashes.find(hash64(<void*>key.data(), <int>key.size(), 1)) == self.join_hashes.end():
-            return False
+            return -1
         it = self.ascii_joins.find(key)
         if it != self.ascii_joins.end():
             return deref(it).second
         self.python_joins += 1
         raw = key
-        ok = self.join(raw.decode("ascii")) is not None
+        found = self._found_id(self.join(raw.decode("ascii")))
         if self.ascii_joins.size() >= _CACHE_LIMIT:
             self.ascii_joins.clear()
-        self.ascii_joins[key] = ok
-        return ok
+        self.ascii_joins[key] = found
+        return found
 
     cdef cstring* _lower(self, const LexemeC* lex) except NULL:
         if self.last_lower != NULL and self.last_orth == lex.orth:
@@ -430,17 +457,19 @@ cdef class CompiledMergeCheck:
         self.last_lower = &deref(it).second
         return self.last_lower
 
-    cdef bint _other_pieces(self, const LexemeC* a, const LexemeC* b) except -1:
+    cdef int _other_pieces(self, const LexemeC* a, const LexemeC* b) except -2:
+        """The join of two pieces, not both ASCII, as an index into found_words, -1 for None."""
         cdef pair[attr_t, attr_t] key = pair[attr_t, attr_t](a.orth, b.orth)
-        cdef cmap[pair[attr_t, attr_t], bint].iterator it = self.other_joins.find(key)
+        cdef cmap[pair[attr_t, attr_t], int].iterator it = self.other_joins.find(key)
+        cdef int found
         if it != self.other_joins.end():
             return deref(it).second
         self.python_joins += 1
-        ok = self.join((self.strings[a.orth] + self.strings[b.orth]).lower()) is not None
+        found = self._found_id(self.join((self.strings[a.orth] + self.strings[b.orth]).lower()))
         if self.other_joins.size() >= _CACHE_LIMIT:
             self.other_joins.clear()
-        self.other_joins[key] = ok
-        return ok
+        self.other_joins[key] = found
+        return found
 
     def may_merge(self, Doc doc) -> bool:
         """True exactly when normalizer._merge(doc, canon) would merge tokens."""
@@ -453,6 +482,7 @@ cdef class CompiledMergeCheck:
         cdef const LexemeC* lex
         cdef const LexemeC* nlex
         cdef bint sp
+        cdef vector[int] letter_pos
         for i in range(n):
             lex = doc.c[i].lex
             # Spelled-out letters: find_merges' run from i, token for token.
@@ -474,7 +504,7 @@ cdef class CompiledMergeCheck:
                 end = j
                 while end > i and self._one_of(doc.c[end - 1].lex, self.sep_orths):
                     end -= 1
-                if letters >= 3 and self._run_merges(doc, i, end):
+                if letters >= 3 and self._run_plan(doc, i, end, letter_pos):
                     return True
             # Two pieces of one word: find_merges' pair from i.
             if i + 1 < n and self._alpha(lex):
@@ -485,11 +515,80 @@ cdef class CompiledMergeCheck:
                 if self._alpha(nlex) and ((nxt == i + 1 and doc.c[i].spacy)
                                           or (nxt == i + 2 and not doc.c[i + 1].spacy)):
                     if lex.flags & nlex.flags & self.ascii_bit:
-                        if self._ascii_pieces(lex, nlex):
+                        if self._ascii_pieces(lex, nlex) >= 0:
                             return True
-                    elif self._other_pieces(lex, nlex):
+                    elif self._other_pieces(lex, nlex) >= 0:
                         return True
         return False
+
+    def merges(self, Doc doc) -> list:
+        """Normalizer._merge's merges: [m for m in find_merges(words, join) if m[1] - m[0] > 1]."""
+        self._check_vocab(doc)
+        return self._merges(doc)
+
+    def merges_if_legacy(self, Doc doc) -> list:
+        """What today's Normalizer.__call__ merges: merges(doc) where legacy_check(doc) holds, else []."""
+        self._check_vocab(doc)
+        return self._merges(doc) if self._legacy(doc) else []
+
+    cdef list _merges(self, Doc doc):
+        # find_merges' walk: a run from i (spelled-out letters, then the leading "a"/"i" case, then a split
+        # into two words), else two pieces from i; after a merge the next position is its end.
+        cdef int n = doc.length
+        cdef int i = 0, j, end, nxt, letters, start, stop, found
+        cdef const LexemeC* lex
+        cdef const LexemeC* nlex
+        cdef bint sp
+        cdef vector[int] letter_pos
+        cdef list out = []
+        while i < n:
+            lex = doc.c[i].lex
+            if lex.length == 1 and self._alpha(lex):
+                j = i
+                letters = 0
+                while j < n:
+                    nlex = doc.c[j].lex
+                    if nlex.length == 1 and (self._alpha(nlex) or self._one_of(nlex, self.run_orths)):
+                        letters += 1
+                        sp = doc.c[j].spacy
+                        j += 1
+                        if j < n and self._one_of(doc.c[j].lex, self.sep_orths) and not sp:
+                            j += 1
+                            continue
+                        if sp:
+                            continue
+                    break
+                end = j
+                while end > i and self._one_of(doc.c[end - 1].lex, self.sep_orths):
+                    end -= 1
+                if letters >= 3:
+                    plan = self._run_plan(doc, i, end, letter_pos)
+                    if plan:
+                        # letter-token ranges to token ranges: the last letter token is end - 1
+                        for s, e, canonical in plan:
+                            start = letter_pos[<int>s]
+                            stop = letter_pos[<int>e - 1] + 1
+                            if stop - start > 1:
+                                out.append((start, stop, canonical))
+                        i = end
+                        continue
+            if i + 1 < n and self._alpha(lex):
+                nxt = i + 1
+                if self._one_of(doc.c[i + 1].lex, self.piece_sep_orths) and not doc.c[i].spacy and i + 2 < n:
+                    nxt = i + 2
+                nlex = doc.c[nxt].lex
+                if self._alpha(nlex) and ((nxt == i + 1 and doc.c[i].spacy)
+                                          or (nxt == i + 2 and not doc.c[i + 1].spacy)):
+                    if lex.flags & nlex.flags & self.ascii_bit:
+                        found = self._ascii_pieces(lex, nlex)
+                    else:
+                        found = self._other_pieces(lex, nlex)
+                    if found >= 0:
+                        out.append((i, nxt + 1, self.found_words[found]))  # nxt + 1 - i >= 2
+                        i = nxt + 1
+                        continue
+            i += 1
+        return out
 
     def legacy_check(self, Doc doc) -> bool:
         """Normalizer.__call__'s numpy condition for calling _merge (flags odd / a-i / prefix / suffix, LENGTH)."""
@@ -559,30 +658,37 @@ cdef class CompiledMergeCheck:
         return 0
 
 
-def _run_step(CompiledMergeCheck check, list texts) -> bool:
-    """find_merges' run branch for letter tokens `texts` (a run of three or more): does it merge?
+def _run_step(CompiledMergeCheck check, list texts) -> tuple:
+    """find_merges' run branch for letter tokens `texts` (a run of three or more): the merges it makes, as
+    (s, e, canonical) over the letter tokens (s to e - 1), or () when it makes none.
 
-    The same expressions as find_merges and _split_run, on the same join; the run's separators play no
-    part in the outcome (the split needs one letter token per character, as _split_run checks)."""
+    The same expressions as find_merges and _split_run, on the same join; the run's separators play no part
+    in the outcome (the split needs one letter token per character, as _split_run checks). In token terms
+    (the run's letter tokens at positions P, separators between them, none after the last): the whole run
+    (i, end) is (P[0], P[-1] + 1); the leading a/i case's k (past i and its separator) is P[1]; the split at
+    p is (i, P[p - 1] + 1) and (P[p], end)."""
     canon, joinable = check.canon, check.join
     letters = []
     for t in texts:
         c = canon(t)
         letters.append(c if len(c) == 1 and c.isalpha() else t.translate(_LEET).lower())
+    n = len(letters)
     joined = "".join(letters)
     check.python_joins += 1
     found = joinable(joined)
-    if found is None and len(letters) >= 4 and letters[0] in "ai":
-        if joinable(joined[1:]) is not None:
-            return True
+    if found is None and n >= 4 and letters[0] in "ai":
+        found_rest = joinable(joined[1:])
+        if found_rest is not None:
+            return ((1, n, found_rest),)
     if found is not None:
-        return True
-    if len(letters) != len(joined):
-        return False
+        return ((0, n, found),)
+    if n != len(joined):
+        return ()
     for p in range(3, len(joined) - 2):
-        if joinable(joined[:p]) is not None and joinable(joined[p:]) is not None:
-            return True
-    return False
+        a, b = joinable(joined[:p]), joinable(joined[p:])
+        if a is not None and b is not None:
+            return ((0, p, a), (p, n, b))
+    return ()
 
 
 def _join_candidates(normalizer) -> set:

@@ -43,8 +43,9 @@ class Normalizer:
         self.norm_flags: list[tuple[int, frozenset]] = []
         self.attrs: list[int] = []  # flags: odd single letter, "a"/"i", merge prefix, merge suffix; LENGTH
         self._repaired: dict[str, str | None] = {}
-        # The compiled engine's exact "would _merge change this doc" (see _scan.pyx), or None.
-        self.merge_check = None
+        # The compiled engine's merges for a doc, or None (the Python code below runs): exactly those that
+        # _merge makes when __call__'s condition holds, else [] (CompiledMergeCheck.merges_if_legacy, _scan.pyx).
+        self.compiled_merges = None
 
     def setup(self, canonicalizer: Canonicalizer, vocab_all: set[str], merge_vocab: set[str]) -> None:
         self.canonicalizer = canonicalizer
@@ -91,9 +92,10 @@ class Normalizer:
     def __call__(self, doc: Doc) -> Doc:
         if len(doc) < 2:
             return doc
-        if self.merge_check is not None:
-            if self.merge_check(doc):
-                self._merge(doc, self.canonicalizer.canon)
+        if self.compiled_merges is not None:
+            merges = self.compiled_merges(doc)
+            if merges:
+                self._apply(doc, merges)
             return doc
         arr = doc.to_array(self.attrs)
         odd, ai, pre, suf, length = arr.T
@@ -117,10 +119,17 @@ class Normalizer:
         return doc
 
     def _merge(self, doc: Doc, canon) -> None:
+        merges = self._merges(doc, canon)
+        if merges:
+            self._apply(doc, merges)
+
+    def _merges(self, doc: Doc, canon) -> list[tuple[int, int, str]]:
+        """The (start, end, canonical) token ranges _merge joins, in find_merges' order."""
         words = [(t.text, canon(t.text), t.whitespace_ == " ") for t in doc]
-        merges = [m for m in find_merges(words, self._dispatch_join) if m[1] - m[0] > 1]
-        if not merges:
-            return
+        return [m for m in find_merges(words, self._dispatch_join) if m[1] - m[0] > 1]
+
+    def _apply(self, doc: Doc, merges: list[tuple[int, int, str]]) -> None:
+        """Join each range into one token with the canonical NORM; its (new) lexeme gets that word's flags."""
         with doc.retokenize() as retok:
             for start, end, c in merges:
                 retok.merge(doc[start:end], attrs={"NORM": c})
@@ -344,7 +353,7 @@ def _build(data: RuleData, compiled: bool = True) -> Pipeline:
     patterns = lexicons.matcher_patterns(flags.flag_for)
     norm.norm_flags = flags.norm_flags
     if compiled:
-        norm.merge_check = part("_scan").CompiledMergeCheck(norm, nlp.vocab).normalizer_merges
+        norm.compiled_merges = part("_scan").CompiledMergeCheck(norm, nlp.vocab).merges_if_legacy
     keep = set().union(*(r.cue_labels for r in data.rules))
     cues = CueMatcher(nlp.vocab, *lexicons.phrases(keep), patterns, compiled)
     flag_values = {fid: values for (attr, values), fid in flags.ids.items() if attr == "NORM"}
