@@ -16,7 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import spacy  # noqa: E402
 
-from crawler.flagging import get_flagger  # noqa: E402
+from crawler.flagging import compiled, get_flagger  # noqa: E402
 from crawler.flagging.evaluate import default_dev_path, read_jsonl  # noqa: E402
 from crawler.flagging.flagger import FIELD_SEPARATOR, listing_fields  # noqa: E402
 
@@ -90,6 +90,7 @@ def main() -> int:
     rows = read_jsonl(args.dev)
 
     flagger = get_flagger()  # the pipeline is built once, here
+    print(f"flagging engine: {compiled.engine()}")
     tokenizer = spacy.blank("en").tokenizer
     market = marketplace(args.n, args.seed)
     ratio_a = measure("(a) marketplace mix (demo gigs)", market, market[:300], flagger, tokenizer, args.repeat)
