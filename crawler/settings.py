@@ -16,6 +16,11 @@ CONCURRENT_REQUESTS_PER_DOMAIN = 2
 # Scrapy starts CONCURRENT_ITEMS asyncio tasks for every response (default 100). Our item pipelines
 # are synchronous, so only one item is ever in flight: more workers are pure overhead per page.
 CONCURRENT_ITEMS = 4
+# Scrapy checks every callback for `return value` inside a generator (a bug it warns of) before each
+# call. Its cache is keyed by weak references to the bound method, which is new for every request,
+# so it read the source and parsed it again for every page: 5% of a crawl. tests/test_spiders_static.py
+# makes the same check once, over every callback of every spider.
+WARN_ON_GENERATOR_RETURN_VALUE = False
 DOWNLOAD_DELAY = 1.0
 # Each wait is the delay ±50% (Scrapy's RANDOMIZE_DOWNLOAD_DELAY before 2.19, its default since).
 DOWNLOAD_DELAY_JITTER = 0.5
