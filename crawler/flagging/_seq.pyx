@@ -6,19 +6,48 @@
 same order. Tokens are read straight from `doc.c` (token NORM, lexeme ORTH and flag word), with no
 per-token Python objects.
 
+Which patterns are tried: each pattern is indexed under one thing the doc must have for it to match
+(one of its needed NORM/ORTH ids, else one of its needed flag bits; a pattern needing neither is
+always tried). One pass over the tokens ORs their flag words and looks each token's NORM and ORTH up
+in a table of the ids the patterns use (a multiplier giving each id its own slot is searched for at
+construction, so a look is one load and no branch). The patterns indexed under what the doc has,
+masked by those whose label is in `labels` (a bitmask cached per `labels` frozenset, by the object),
+are then checked against all their needs exactly as SeqMatcher checks them and run in pattern order,
+so the matches come out in SeqMatcher's order. Python objects are made only for the matches found.
+
+How a pattern runs: each distinct set of token tests gets, per doc and when first needed, the bitset
+of the tokens passing it (flag bits from one pass over the tokens with the bits asked for, ids from
+the table's hits). The start tokens are the first spec's bitset; a spec with fixed count (lo == hi)
+everywhere needs one end per start; otherwise SeqMatcher's `_ends` is run on position bitsets (spec by
+spec, positions after k tokens = positions after k - 1, where the next token passes, shifted by one).
+A pattern with a later one-bit flag spec of lo >= 1 first checks that a token with that flag lies in
+the window where that spec must begin, and skips the start otherwise.
+
 Order: SeqMatcher's `_ends` keeps the positions reached after each token spec in a Python set, and
 the next spec (and finally the output) walks that set in its iteration order, which for ints is not
-always ascending ({7, 8} iterates 8, 7). Here each step collects its positions in the order
-SeqMatcher adds them; a step that ends with two or more positions is put through a real Python set,
-built with the same insertions, and taken in that set's order. One position needs no set.
+always ascending ({7, 8} iterates 8, 7). Which positions a step reaches does not depend on that
+order; the order of the ends is that of the last step's set, which CPython fixes from the ends alone
+when each has its own home slot (end & mask) in the set's final table: they iterate by home slot.
+Otherwise the start is replayed with each step's positions kept in the order SeqMatcher adds them
+and put through the same set order (simulated as CPython's setobject.c builds it, checked against
+real sets at import; where that check fails, real Python sets are used throughout).
+
+Duplicates: SeqMatcher emits one (cue, start, end) per cue. One pattern cannot give the same (start,
+end) twice, so only patterns sharing a key with an earlier one look their matches up, and only those
+sharing a key with a later one record theirs.
 
 Flag words: SeqMatcher caches `vocab[orth].flags` per orth for the life of the instance; this reads
 `lex.flags` live. They differ only if a lexeme's flags change after SeqMatcher first saw it.
 """
+from cpython.list cimport PyList_GET_ITEM, PyList_New, PyList_SET_ITEM
+from cpython.tuple cimport PyTuple_New, PyTuple_SET_ITEM
+from cpython.object cimport PyObject
+from cpython.ref cimport Py_INCREF
 from cpython.set cimport PySet_Add
+from cython.operator cimport dereference as deref
 from libc.stdint cimport int64_t, uint64_t
-from libcpp.pair cimport pair
-from libcpp.set cimport set as cpp_set
+from libc.string cimport memcpy, memset
+from libcpp.unordered_map cimport unordered_map
 from libcpp.vector cimport vector
 
 from spacy.structs cimport LexemeC, TokenC
@@ -29,6 +58,87 @@ SPACY_VERSION_BUILT = BUILT_WITH_SPACY
 globals()["BUILT_WITH_SPACY"] = SPACY_VERSION_BUILT
 
 _U64 = (1 << 64) - 1
+_LABEL_CACHE_MAX = 1024  # `labels` objects remembered; the cache starts over beyond that
+cdef list _INTS = list(range(1024))  # the positions of the matches, made once
+
+
+cdef extern from *:
+    int __builtin_ctzll(unsigned long long) noexcept nogil
+    void PyObject_GC_UnTrack(void* op)
+
+
+cdef enum:
+    STACK_WORDS = 2048  # per-call scratch on the C stack (docs up to some 150 tokens), else on the heap
+    HIT_STACK = 128  # matches kept on the C stack, then on the heap
+    TAB_STACK = 64  # slots of the table of matches remembered for later patterns (same key)
+    N_INTS = 1024  # len(_INTS)
+    PERFECT_MAX_BITS = 14  # the largest id table tried for a collision-free multiplier (16K slots)
+
+
+cdef struct Test:
+    uint64_t val
+    int kind  # 0 flag bits (any set), 1 NORM ==, 2 ORTH ==
+    int want
+    int slot  # kind 0 with one bit: its flag slot; kind 1 / 2: the id's index; else -1
+
+
+cdef struct Spec:
+    int t0  # its tests [t0, t0 + tn)
+    int tn
+    int64_t lo
+    int64_t hi
+    int tset  # its tests as a distinct set (the bitset of the tokens passing them)
+
+
+cdef struct TSet:
+    int t0
+    int tn
+    int direct  # -1: its bitset is computed; else one one-bit flag test wanted: that flag slot's bitset
+
+
+cdef struct Pattern:
+    uint64_t bits  # flag bits the doc must have
+    uint64_t fbits  # the one-bit flag tests of its specs: the flags whose tokens it may ask for
+    int s0  # specs [s0, s0 + sn)
+    int sn
+    int n0  # needed ids, indices into the id table: need_idx[n0:n0 + nn]
+    int nn
+    int kid  # its key, numbered
+    int label  # its label, numbered
+    int fixed  # every spec has lo == hi: at most one end per start
+    int window  # it spans at most 63 tokens (sum of hi): a run fits one 64-bit word of positions
+    int check  # an earlier pattern has the same key
+    int record  # a later pattern has the same key
+    # a later spec with lo >= 1 and a one-bit flag test: from start s it must begin within
+    # [s + probe_lo, s + probe_hi], so a start with no token of flag slot `probe` there has no match
+    int probe  # -1 none
+    int ts0  # its specs' distinct test sets: pat_ts[ts0:ts0 + tsn]
+    int tsn
+    int64_t probe_lo
+    int64_t probe_hi
+
+
+cdef struct IdHits:
+    int* n_pos  # the tokens whose NORM is an id (ascending), and the id
+    int* n_id
+    int n_count
+    int* o_pos  # ... whose ORTH is
+    int* o_id
+    int o_count
+
+
+cdef struct Hits:
+    int* v  # (pattern, start, end) triples
+    size_t n
+    size_t cap
+    int* tab  # open-addressed: index of a remembered triple, -1 empty
+    size_t tsize
+    size_t tcount
+    bint tab_ready
+
+
+cdef inline bint _one_bit(uint64_t x) noexcept nogil:
+    return x != 0 and (x & (x - 1)) == 0
 
 
 cdef inline uint64_t _mix(uint64_t x) noexcept nogil:
@@ -38,41 +148,64 @@ cdef inline uint64_t _mix(uint64_t x) noexcept nogil:
     return x
 
 
+cdef inline bint _ok(const Test* t, int tn, int i, const uint64_t** cols) noexcept nogil:
+    cdef int k
+    cdef bint r
+    for k in range(tn):
+        if t[k].kind == 0:
+            r = (cols[0][i] & t[k].val) != 0
+        else:
+            r = cols[t[k].kind][i] == t[k].val
+        if r != t[k].want:
+            return False
+    return True
+
+
+cdef inline bint _has(const uint64_t* bs, int i) noexcept nogil:
+    return (bs[i >> 6] >> (i & 63)) & 1
+
+
 cdef class CompiledSeqMatcher:
     """SeqMatcher's patterns in C arrays; call it as the SeqMatcher: `(doc, labels=None) -> [(name, s, e)]`.
 
     The patterns are copied at construction: a later change to `seq_matcher.patterns` is not seen.
     """
 
-    # token tests, flat: kind 0 flag bits (any set), 1 NORM ==, 2 ORTH ==; wanted 0/1
-    cdef vector[int] t_kind
-    cdef vector[uint64_t] t_val
-    cdef vector[int] t_want
-    # token specs, flat: their tests [s_t0, s_t0 + s_tn), quantifier lo..hi
-    cdef vector[int] s_t0
-    cdef vector[int] s_tn
-    cdef vector[int64_t] s_lo
-    cdef vector[int64_t] s_hi
-    # patterns
-    cdef vector[int] p_s0
-    cdef vector[int] p_sn
-    cdef vector[uint64_t] p_bits
-    cdef vector[int] p_never  # a need that no doc can meet (bits beyond 64, an id beyond 64 bits)
-    cdef vector[int] p_n0
-    cdef vector[int] p_nn
-    cdef vector[int] p_kid
-    cdef vector[int] p_label
-    cdef vector[int] p_group
-    cdef vector[int] need_idx  # indices into the id table
-    # distinct first specs (SeqMatcher shares their start positions within a call): the tests' range
-    cdef vector[int] g_t0
-    cdef vector[int] g_tn
-    # open-addressed table of every id some pattern needs: value -> index (slot_idx -1 when empty)
-    cdef vector[uint64_t] slot_val
-    cdef vector[int] slot_idx
-    cdef uint64_t slot_mask
+    cdef vector[Test] tests
+    cdef vector[Spec] specs
+    cdef vector[TSet] tsets
+    cdef vector[Pattern] pats
+    cdef vector[int] need_idx
+    cdef vector[int] pat_ts
+    cdef vector[uint64_t] need_bs  # per pattern: its needed ids as a bitset over id indices (id_words words)
+    cdef int id_words
+    # the id table: slot (id * slot_mult) >> slot_shift holds an id's index (n_ids when empty), id_vals
+    # the ids (and one more, for the dummy index n_ids); `perfect`: every id has its own slot, so one
+    # look finds it, else linear probing. A token with no id gets the dummy index n_ids.
+    cdef vector[int] slots
+    cdef vector[uint64_t] id_vals
+    cdef uint64_t slot_mult
+    cdef int slot_shift
+    cdef bint perfect
     cdef int n_ids
     cdef int n_patterns
+    cdef int n_words  # 64-bit words in a pattern mask
+    # pattern masks: indexed by an id (n_ids rows), by a flag bit (64 rows), tried always, all valid
+    cdef vector[uint64_t] id_mask
+    cdef vector[uint64_t] bit_mask
+    cdef uint64_t trig_bits
+    cdef vector[uint64_t] always_mask
+    cdef vector[uint64_t] valid_mask  # every pattern whose needs some doc can meet
+    # one-bit flag tests: per doc, the tokens with each bit asked for, as bitsets (by slot)
+    cdef uint64_t flag_bits
+    cdef int flag_slot[64]
+    cdef int n_flag_slots
+    # label masks per `labels` frozenset, offsets into label_masks: by the object (label_seen, which
+    # holds the objects in label_objects so their addresses stay theirs) and by value (label_cache)
+    cdef unordered_map[size_t, Py_ssize_t] label_seen
+    cdef list label_objects
+    cdef dict label_cache
+    cdef vector[uint64_t] label_masks
     cdef list names
     cdef list label_names
     cdef object vocab
@@ -83,25 +216,43 @@ cdef class CompiledSeqMatcher:
         self.vocab = seq_matcher.vocab
         self.names = []
         self.label_names = []
+        self.label_cache = {}
+        self.label_objects = []
+        self.flag_bits = 0
+        self.n_flag_slots = 0
         cdef dict kids = {}
         cdef dict label_ids = {}
-        cdef dict group_ids = {}
+        cdef dict tset_ids = {}
         cdef dict id_index = {}
         cdef list ids = []
-        cdef int want
+        cdef list needs = []  # per pattern: (never, need bits, [id indices])
+        cdef list kid_list = []
+        cdef Test t
+        cdef Spec sp
+        cdef TSet ts
+        cdef Pattern p
         cdef bint never
         cdef uint64_t bits
+        cdef int64_t lo_sum, hi_sum
+        cdef int k
         for key, name, specs, need_bits, need_ids, label in seq_matcher.patterns:
             specs = tuple(specs)
             if not specs:
                 raise ValueError(f"cue pattern for {name} has no token specs")
-            self.p_s0.push_back(<int>self.s_t0.size())
-            self.p_sn.push_back(len(specs))
+            memset(&p, 0, sizeof(p))
+            p.s0 = <int>self.specs.size()
+            p.sn = len(specs)
+            p.fixed = True
+            p.probe = -1
+            lo_sum = hi_sum = 0
             for tests, lo, hi in specs:
-                self.s_t0.push_back(<int>self.t_kind.size())
-                self.s_tn.push_back(len(tests))
-                self.s_lo.push_back(lo)
-                self.s_hi.push_back(hi)
+                tests = tuple(tests)
+                sp.t0 = <int>self.tests.size()
+                sp.tn = len(tests)
+                sp.lo = lo
+                sp.hi = hi
+                if sp.lo != sp.hi:
+                    p.fixed = False
                 for kind, value, wanted in tests:
                     if kind not in (0, 1, 2):
                         raise ValueError(f"cue pattern for {name}: unknown test kind {kind!r}")
@@ -111,16 +262,53 @@ cdef class CompiledSeqMatcher:
                         value = value & _U64  # `flags & value` only sees the low 64 bits of value
                     elif not 0 <= value <= _U64:
                         raise ValueError(f"cue pattern for {name}: id {value!r} is not a 64-bit hash")
-                    self.t_kind.push_back(kind)
-                    self.t_val.push_back(value)
-                    want = wanted
-                    self.t_want.push_back(want)
+                    t.kind = kind
+                    t.val = value
+                    t.want = wanted
+                    t.slot = -1
+                    if kind == 0 and _one_bit(t.val):
+                        t.slot = self._flag_slot(t.val)
+                        p.fbits |= t.val
+                    elif kind:
+                        if value not in id_index:
+                            id_index[value] = len(ids)
+                            ids.append(value)
+                        t.slot = id_index[value]
+                    self.tests.push_back(t)
+                if tests not in tset_ids:
+                    tset_ids[tests] = len(tset_ids)
+                    ts.t0 = sp.t0
+                    ts.tn = sp.tn
+                    ts.direct = -1
+                    if sp.tn == 1 and self.tests[sp.t0].kind == 0 and self.tests[sp.t0].want and self.tests[sp.t0].slot >= 0:
+                        ts.direct = self.tests[sp.t0].slot
+                    self.tsets.push_back(ts)
+                sp.tset = tset_ids[tests]
+                if <int>self.specs.size() > p.s0 and sp.lo >= 1:
+                    for k in range(sp.tn):
+                        t = self.tests[sp.t0 + k]
+                        if t.kind == 0 and t.want and t.slot >= 0:  # the last such spec wins
+                            p.probe = t.slot
+                            p.probe_lo = lo_sum
+                            p.probe_hi = hi_sum
+                            break
+                lo_sum = min(lo_sum + max(sp.lo, 0), 1 << 40)
+                hi_sum = min(hi_sum + max(sp.hi, 0), 1 << 40)
+                self.specs.push_back(sp)
+            if p.fixed:
+                p.probe = -1
+            p.ts0 = <int>self.pat_ts.size()
+            for k in sorted({self.specs[p.s0 + k].tset for k in range(p.sn)}):
+                self.pat_ts.push_back(k)
+            p.tsn = <int>self.pat_ts.size() - p.ts0
+            p.window = hi_sum <= 63
             never = not 0 <= need_bits <= _U64
             bits = 0
             if not never:
                 bits = need_bits
-            self.p_bits.push_back(bits)
-            self.p_n0.push_back(<int>self.need_idx.size())
+            p.bits = bits
+            p.n0 = <int>self.need_idx.size()
+            idx = []
             for value in sorted(need_ids):
                 if not 0 <= value <= _U64:
                     never = True
@@ -129,205 +317,939 @@ cdef class CompiledSeqMatcher:
                     id_index[value] = len(ids)
                     ids.append(value)
                 self.need_idx.push_back(id_index[value])
-            self.p_nn.push_back(<int>self.need_idx.size() - self.p_n0.back())
-            self.p_never.push_back(never)
+                idx.append(id_index[value])
+            p.nn = <int>self.need_idx.size() - p.n0
+            needs.append((never, bits, idx))
             if key not in kids:
                 kids[key] = len(kids)
-            self.p_kid.push_back(kids[key])
+            p.kid = kids[key]
+            kid_list.append(p.kid)
             if label not in label_ids:
                 label_ids[label] = len(self.label_names)
                 self.label_names.append(label)
-            self.p_label.push_back(label_ids[label])
-            first = specs[0][0]
-            if first not in group_ids:
-                group_ids[first] = len(group_ids)
-                self.g_t0.push_back(self.s_t0[self.p_s0.back()])
-                self.g_tn.push_back(self.s_tn[self.p_s0.back()])
-            self.p_group.push_back(group_ids[first])
+            p.label = label_ids[label]
+            self.pats.push_back(p)
             self.names.append(name)
         self.n_patterns = len(self.names)
         self.n_ids = len(ids)
-        cdef uint64_t size = 8
-        while size < 4 * <uint64_t>len(ids):
-            size <<= 1
-        self.slot_mask = size - 1
-        self.slot_val.assign(size, 0)
-        self.slot_idx.assign(size, -1)
-        cdef uint64_t h, v
-        cdef int j
-        for j, value in enumerate(ids):
-            v = value
-            h = _mix(v) & self.slot_mask
-            while self.slot_idx[h] != -1:
-                h = (h + 1) & self.slot_mask
-            self.slot_val[h] = v
-            self.slot_idx[h] = j
+        cdef int P = self.n_patterns
+        cdef int pi, j
+        for pi in range(P):
+            self.pats[pi].check = kid_list[pi] in kid_list[:pi]
+            self.pats[pi].record = kid_list[pi] in kid_list[pi + 1:]
 
-    cdef inline int _id_index(self, uint64_t v) noexcept:
-        cdef uint64_t h = _mix(v) & self.slot_mask
-        cdef int j
-        while True:
-            j = self.slot_idx[h]
-            if j == -1 or self.slot_val[h] == v:
-                return j
-            h = (h + 1) & self.slot_mask
+        self._id_table(ids)
+        self.id_words = (self.n_ids + 64) >> 6
+        self.need_bs.assign(<size_t>P * self.id_words, 0)
+        for pi in range(P):
+            for k in range(self.pats[pi].n0, self.pats[pi].n0 + self.pats[pi].nn):
+                j = self.need_idx[k]
+                self.need_bs[<size_t>pi * self.id_words + (j >> 6)] |= (<uint64_t>1) << (j & 63)
 
-    cdef inline bint _ok(self, int t0, int tn, int i, const uint64_t** cols) noexcept:
-        cdef int k, kind
-        cdef bint r
-        for k in range(t0, t0 + tn):
-            kind = self.t_kind[k]
-            if kind == 0:
-                r = (cols[0][i] & self.t_val[k]) != 0
+        # the index: each pattern under its least shared needed id, else its least shared needed bit
+        cdef int W = (P + 63) // 64
+        if W == 0:
+            W = 1
+        self.n_words = W
+        self.id_mask.assign(<size_t>self.n_ids * W, 0)
+        self.bit_mask.assign(64 * W, 0)
+        self.always_mask.assign(W, 0)
+        self.valid_mask.assign(W, 0)
+        self.trig_bits = 0
+        id_uses = [0] * self.n_ids
+        bit_uses = [0] * 64
+        for never, bits_, idx in needs:
+            if never:
+                continue
+            for j in idx:
+                id_uses[j] += 1
+            for k in range(64):
+                if bits_ >> k & 1:
+                    bit_uses[k] += 1
+        cdef uint64_t one
+        for pi in range(P):
+            never, bits_, idx = needs[pi]
+            if never:
+                continue
+            one = (<uint64_t>1) << (pi % 64)
+            self.valid_mask[pi // 64] |= one
+            if idx:
+                j = min(idx, key=lambda j: (id_uses[j], j))
+                self.id_mask[<size_t>j * W + pi // 64] |= one
+            elif bits_:
+                k = min((k for k in range(64) if bits_ >> k & 1), key=lambda k: (bit_uses[k], k))
+                self.bit_mask[k * W + pi // 64] |= one
+                self.trig_bits |= (<uint64_t>1) << k
             else:
-                r = cols[kind][i] == self.t_val[k]
-            if r != self.t_want[k]:
-                return False
-        return True
+                self.always_mask[pi // 64] |= one
+
+    cdef _id_table(self, list ids):
+        """The table of ids: a multiplier giving each its own slot, tried for in growing tables, else the
+        smallest table with linear probing."""
+        import random
+        rng = random.Random(len(ids))
+        cdef int n_ids = len(ids), bits, attempt, j
+        cdef uint64_t mult = 0x9E3779B97F4A7C15ULL, h, mask
+        self.perfect = False
+        bits = 3
+        while (1 << bits) < 8 * n_ids:
+            bits += 1
+        while bits <= PERFECT_MAX_BITS and not self.perfect:
+            for attempt in range(64):
+                mult = rng.getrandbits(64) | 1
+                if len({((<uint64_t>v) * mult) >> (64 - bits) for v in ids}) == n_ids:
+                    self.perfect = True
+                    break
+            else:
+                bits += 1
+        if not self.perfect:
+            bits = 3
+            while (1 << bits) < 4 * n_ids:
+                bits += 1
+            mult = 0x9E3779B97F4A7C15ULL
+        self.slot_mult = mult
+        self.slot_shift = 64 - bits
+        self.slots.assign(<size_t>1 << bits, n_ids)
+        self.id_vals.assign(n_ids + 1, 0)
+        mask = (<uint64_t>1 << bits) - 1
+        for j in range(n_ids):
+            h = ((<uint64_t>ids[j]) * mult) >> (64 - bits)
+            while self.slots[h] != n_ids:
+                h = (h + 1) & mask
+            self.slots[h] = j
+            self.id_vals[j] = ids[j]
+
+    cdef int _flag_slot(self, uint64_t bit):
+        """The slot of a one-bit flag test's bit among those whose tokens a call may collect."""
+        cdef int b = __builtin_ctzll(bit)
+        if not (self.flag_bits >> b) & 1:
+            self.flag_bits |= bit
+            self.flag_slot[b] = self.n_flag_slots
+            self.n_flag_slots += 1
+        return self.flag_slot[b]
+
+    cdef Py_ssize_t _label_mask(self, labels) except -1:
+        """The offset in label_masks of the mask of patterns whose label is in `labels` (a frozenset not
+        seen before as an object)."""
+        if len(self.label_objects) >= _LABEL_CACHE_MAX:
+            self.label_seen.clear()
+            self.label_objects.clear()
+            self.label_cache.clear()
+            self.label_masks.clear()
+        found = self.label_cache.get(labels)
+        cdef Py_ssize_t off
+        cdef int W = self.n_words
+        cdef int pi
+        if found is None:
+            off = <Py_ssize_t>self.label_masks.size()
+            inside = [label in labels for label in self.label_names]
+            self.label_masks.resize(off + W, 0)
+            for pi in range(self.n_patterns):
+                if inside[self.pats[pi].label]:
+                    self.label_masks[off + pi // 64] |= (<uint64_t>1) << (pi % 64)
+            for pi in range(W):
+                self.label_masks[off + pi] &= self.valid_mask[pi]
+            self.label_cache[labels] = off
+        else:
+            off = found
+        self.label_objects.append(labels)
+        self.label_seen[<size_t><PyObject*>labels] = off
+        return off
 
     def __call__(self, Doc doc not None, labels=None):
         cdef int n = doc.length
         if n == 0 or self.n_patterns == 0:
             return []
-        cdef vector[uint64_t] bits_v = vector[uint64_t](n)
-        cdef vector[uint64_t] norm_v = vector[uint64_t](n)
-        cdef vector[uint64_t] orth_v = vector[uint64_t](n)
-        cdef uint64_t* bits = bits_v.data()
-        cdef uint64_t* norm = norm_v.data()
-        cdef uint64_t* orth = orth_v.data()
+        cdef int i, j, k, w
+        cdef int W = self.n_words
+        cdef int n_ids = self.n_ids
+        cdef int n_ts = <int>self.tsets.size()
+        cdef int n_labels = len(self.label_names)
+        cdef int n_fs = self.n_flag_slots
+        cdef int NB = (n + 64) >> 6  # words in a bitset over the positions 0..n
+        cdef int IDW = self.id_words
+        cdef size_t n_ints = 9 * <size_t>n + 4 + <size_t>n_labels
+        cdef size_t words = 3 * <size_t>n + W + IDW + (<size_t>n_fs + n_ts + 5) * NB + n_ts + (n_ints + 1) // 2
+        cdef uint64_t stackbuf[STACK_WORDS]
+        cdef vector[uint64_t] heapbuf
+        cdef uint64_t* buf = stackbuf
+        if words > STACK_WORDS:
+            heapbuf.resize(words)
+            buf = heapbuf.data()
+        cdef uint64_t* bits = buf
+        cdef uint64_t* norm = buf + n
+        cdef uint64_t* orth = norm + n
+        cdef uint64_t* cand = orth + n  # the patterns to try, a bitset
+        cdef uint64_t* present = cand + W  # the ids the doc has, a bitset over id indices (the dummy too)
+        cdef uint64_t* f_toks = present + IDW  # per flag slot: the tokens with it (of the bits asked for)
+        cdef uint64_t* ts_bits = f_toks + <size_t>n_fs * NB  # per test set: the tokens passing it
+        cdef uint64_t* valid = ts_bits + <size_t>n_ts * NB  # the tokens (bits 0..n-1)
+        cdef uint64_t* pos_a = valid + NB  # position bitsets for the runs
+        cdef uint64_t* pos_b = pos_a + NB
+        cdef uint64_t* pos_c = pos_b + NB
+        cdef uint64_t* pos_d = pos_c + NB
+        cdef IdHits ih
+        ih.n_pos = <int*>(pos_d + NB + n_ts)
+        ih.n_id = ih.n_pos + n
+        ih.o_pos = ih.n_id + n
+        ih.o_id = ih.o_pos + n
+        cdef int* stamp = ih.o_id + n  # per position: the step that last added it (exact replays)
+        cdef int* cur = stamp + (n + 1)  # positions (exact replays), then the ends found
+        cdef int* nxt = cur + (n + 1)
+        cdef int* ends_buf = nxt + (n + 1)
+        cdef int* flagged = ends_buf + (n + 1)  # the tokens with a flag bit asked for
+        cdef int* label_state = flagged + n  # per label: -1 not asked yet, 0 out, 1 in
+        cdef const uint64_t** ts_ptr = <const uint64_t**>(pos_d + NB)  # per test set: its bitset, once made
+        memset(ts_ptr, 0, <size_t>n_ts * sizeof(uint64_t*))
+        for w in range(IDW):
+            present[w] = 0
+        for w in range(NB):
+            valid[w] = 0xFFFFFFFFFFFFFFFFULL
+        valid[NB - 1] = ((<uint64_t>1) << (n & 63)) - 1  # n < 64 * NB, so the last word is partial
         cdef const uint64_t* cols[3]
         cols[0] = bits
         cols[1] = norm
         cols[2] = orth
-        cdef vector[char] present = vector[char](self.n_ids + 1, 0)
-        cdef uint64_t doc_bits = 0
-        cdef const TokenC* tok
-        cdef int i, j
-        cdef bint same_vocab = doc.vocab is self.vocab
-        for i in range(n):
-            tok = &doc.c[i]
-            orth[i] = tok.lex.orth
-            norm[i] = tok.norm  # the token's NORM, as to_array gives it: its own, else the lexeme's
-            if norm[i] == 0:
-                norm[i] = tok.lex.norm
-            if same_vocab:
-                bits[i] = tok.lex.flags
-            else:  # SeqMatcher reads the flags from its own vocab
-                bits[i] = self.vocab[orth[i]].flags
-            doc_bits |= bits[i]
-            if self.n_ids:
-                j = self._id_index(norm[i])
-                if j >= 0:
-                    present[j] = 1
-                j = self._id_index(orth[i])
-                if j >= 0:
-                    present[j] = 1
 
-        cdef vector[int] label_state  # per label: -1 not asked yet, 0 out, 1 in
-        if labels is not None:
-            label_state.assign(len(self.label_names), -1)
-        cdef int n_groups = <int>self.g_t0.size()
-        cdef vector[int] g_off = vector[int](n_groups, -1)
-        cdef vector[int] g_len = vector[int](n_groups, 0)
-        cdef vector[int] starts
-        cdef vector[int] stamp  # position -> the step that last added it
+        # the tokens, their flags, their ids
+        cdef uint64_t doc_bits = _read_tokens(doc.c, n, bits, norm, orth)
+        if doc.vocab is not self.vocab:  # SeqMatcher reads the flags from its own vocab
+            doc_bits = 0
+            for i in range(n):
+                bits[i] = self.vocab[orth[i]].flags
+                doc_bits |= bits[i]
+        if self.perfect:
+            _find_ids_perfect(norm, orth, n, self.slots.data(), self.id_vals.data(), self.slot_mult,
+                              self.slot_shift, n_ids, &ih)
+        else:
+            _find_ids_probing(norm, orth, n, self.slots.data(), self.id_vals.data(), self.slot_mult,
+                              self.slot_shift, self.slots.size() - 1, n_ids, &ih)
+
+        # the patterns indexed under what the doc has (an id met again adds nothing)
+        cdef const uint64_t* id_mask = self.id_mask.data()
+        cdef const uint64_t* always = self.always_mask.data()
+        for w in range(W):
+            cand[w] = always[w]
+        for k in range(ih.n_count):
+            j = ih.n_id[k]
+            present[j >> 6] |= (<uint64_t>1) << (j & 63)
+            for w in range(W):
+                cand[w] |= id_mask[<size_t>j * W + w]
+        for k in range(ih.o_count):
+            j = ih.o_id[k]
+            present[j >> 6] |= (<uint64_t>1) << (j & 63)
+            for w in range(W):
+                cand[w] |= id_mask[<size_t>j * W + w]
+        cdef uint64_t x = doc_bits & self.trig_bits
+        cdef const uint64_t* bit_mask = self.bit_mask.data()
+        while x:
+            j = __builtin_ctzll(x)
+            x &= x - 1
+            for w in range(W):
+                cand[w] |= bit_mask[j * W + w]
+
+        # ... whose label is asked for
+        cdef bint lazy = False
+        cdef const uint64_t* lmask
+        cdef Py_ssize_t off
+        cdef unordered_map[size_t, Py_ssize_t].iterator seen
+        if labels is None:
+            lmask = self.valid_mask.data()
+        elif type(labels) is frozenset:
+            seen = self.label_seen.find(<size_t><PyObject*>labels)
+            if seen == self.label_seen.end():
+                off = self._label_mask(labels)
+            else:
+                off = deref(seen).second
+            lmask = self.label_masks.data() + off
+        else:  # any container: asked per label, as SeqMatcher asks, once needs are met
+            lmask = self.valid_mask.data()
+            lazy = True
+            for j in range(n_labels):
+                label_state[j] = -1
+        for w in range(W):
+            cand[w] &= lmask[w]
+
+        # ... and whose needs the doc meets (SeqMatcher's test); the flag bits their tests ask for
+        cdef const Pattern* pats = self.pats.data()
+        cdef const Pattern* pat
+        cdef uint64_t fneed = 0
+        cdef int pi, lab
+        cdef bint skip
+        cdef const uint64_t* need_bs = self.need_bs.data()
+        cdef const uint64_t* nb
+        cdef uint64_t miss
+        for w in range(W):
+            x = cand[w]
+            while x:
+                k = __builtin_ctzll(x)
+                x &= x - 1
+                pat = &pats[w * 64 + k]
+                nb = need_bs + <size_t>(w * 64 + k) * IDW
+                miss = (doc_bits & pat.bits) ^ pat.bits
+                for i in range(IDW):
+                    miss |= nb[i] & ~present[i]
+                skip = miss != 0
+                if lazy and not skip:
+                    lab = pat.label
+                    if label_state[lab] == -1:
+                        label_state[lab] = self.label_names[lab] in labels
+                    skip = not label_state[lab]
+                cand[w] &= ~((<uint64_t>skip) << k)
+                fneed |= pat.fbits & (<uint64_t>0 - <uint64_t>(not skip))
+        # the tokens with the flag bits asked for, per bit: first which tokens (no branch), then their bits
+        cdef const int* flag_slot = self.flag_slot
+        cdef int n_flagged = 0
+        if fneed:
+            memset(f_toks, 0, <size_t>n_fs * NB * sizeof(uint64_t))
+            for i in range(n):
+                flagged[n_flagged] = i
+                n_flagged += (bits[i] & fneed) != 0
+            for k in range(n_flagged):
+                i = flagged[k]
+                x = bits[i] & fneed
+                while x:
+                    j = __builtin_ctzll(x)
+                    x &= x - 1
+                    f_toks[<size_t>flag_slot[j] * NB + (i >> 6)] |= (<uint64_t>1) << (i & 63)
+
+        # the runs
+        cdef const Spec* specs = self.specs.data()
+        cdef const Spec* sp
+        cdef const Test* tests = self.tests.data()
+        cdef const TSet* tsets = self.tsets.data()
+        cdef const int* pat_ts = self.pat_ts.data()
+        cdef const uint64_t* starts
+        cdef const uint64_t* pb
+        cdef uint64_t y
+        cdef int hit_stack[3 * HIT_STACK]
+        cdef int tab_stack[TAB_STACK]
+        cdef vector[int] hit_heap, tab_heap
+        cdef Hits hits
+        hits.v = hit_stack
+        hits.n = 0
+        hits.cap = HIT_STACK
+        hits.tab = tab_stack
+        hits.tsize = TAB_STACK
+        hits.tcount = 0
+        hits.tab_ready = False
+        cdef bint stamp_ready = False
         cdef int gen = 0
-        cdef vector[int] cur, nxt
-        cdef cpp_set[pair[int, int64_t]] seen
-        cdef list out = []
-        cdef int pi, g, k, si, t0, tn, s, e, p, q, lab, c
-        cdef int64_t lo, hi
-        cdef uint64_t need
-        cdef bint skip, hit, want
-        cdef int kind
-        cdef uint64_t val
-        cdef const uint64_t* col
-        for pi in range(self.n_patterns):
-            if self.p_never[pi]:
-                continue
-            need = self.p_bits[pi]
-            if doc_bits & need != need:
-                continue
-            skip = False
-            for k in range(self.p_n0[pi], self.p_n0[pi] + self.p_nn[pi]):
-                if not present[self.need_idx[k]]:
-                    skip = True
-                    break
-            if skip:
-                continue
-            if labels is not None:
-                lab = self.p_label[pi]
-                if label_state[lab] == -1:
-                    label_state[lab] = self.label_names[lab] in labels
-                if not label_state[lab]:
-                    continue
-            g = self.p_group[pi]
-            if g_off[g] == -1:
-                t0 = self.g_t0[g]
-                tn = self.g_tn[g]
-                if tn == 0:
+        cdef int si, s, e, q, c, wi, ne, ts
+        cdef int64_t r
+        cdef int* ends
+        for w in range(W):
+            x = cand[w]
+            while x:
+                pi = w * 64 + __builtin_ctzll(x)
+                x &= x - 1
+                pat = &pats[pi]
+                if specs[pat.s0].tn == 0:
                     raise IndexError("tuple index out of range")  # SeqMatcher's _starts: tests[0]
-                g_off[g] = <int>starts.size()
-                # the first test screens every token (a tight loop); the rest only those it passes
-                kind = self.t_kind[t0]
-                val = self.t_val[t0]
-                want = self.t_want[t0]
-                col = cols[kind]
-                for i in range(n):
-                    if kind == 0:
-                        hit = (col[i] & val) != 0
-                    else:
-                        hit = col[i] == val
-                    if hit == want and (tn == 1 or self._ok(t0 + 1, tn - 1, i, cols)):
-                        starts.push_back(i)
-                g_len[g] = <int>starts.size() - g_off[g]
-            if g_len[g] == 0:
-                continue
-            if stamp.empty():
-                stamp.assign(n + 1, 0)
-            for k in range(g_off[g], g_off[g] + g_len[g]):
-                s = starts[k]
-                # _ends: every end such that the pattern matches tokens[s:end]
-                cur.clear()
-                cur.push_back(s)
-                for si in range(self.p_s0[pi], self.p_s0[pi] + self.p_sn[pi]):
-                    lo = self.s_lo[si]
-                    hi = self.s_hi[si]
-                    t0 = self.s_t0[si]
-                    tn = self.s_tn[si]
-                    gen += 1
-                    nxt.clear()
-                    for c in range(<int>cur.size()):
-                        p = cur[c]
-                        if lo == 0 and stamp[p] != gen:
-                            stamp[p] = gen
-                            nxt.push_back(p)
-                        q = p
-                        while q - p < hi and q < n and self._ok(t0, tn, q, cols):
+                for k in range(pat.ts0, pat.ts0 + pat.tsn):
+                    ts = pat_ts[k]
+                    if ts_ptr[ts] == NULL:
+                        if tsets[ts].direct >= 0:
+                            ts_ptr[ts] = f_toks + <size_t>tsets[ts].direct * NB
+                        elif tsets[ts].tn == 0:
+                            ts_ptr[ts] = valid
+                        else:
+                            _tset_bits(tests + tsets[ts].t0, tsets[ts].tn, n, NB, bits, valid, f_toks, &ih,
+                                       ts_bits + <size_t>ts * NB, pos_a)
+                            ts_ptr[ts] = ts_bits + <size_t>ts * NB
+                starts = ts_ptr[specs[pat.s0].tset]
+                if pat.fixed:  # one end per start, s + the pattern's length, where every spec's tokens pass
+                    q = 0
+                    for wi in range(NB):
+                        pos_a[wi] = starts[wi]
+                    for si in range(pat.s0, pat.s0 + pat.sn):
+                        sp = &specs[si]
+                        pb = ts_ptr[sp.tset]
+                        r = 0
+                        while r < sp.lo and q <= n:
+                            for wi in range(NB):
+                                pos_a[wi] &= _word_shr(pb, NB, wi, q)
                             q += 1
-                            if q - p >= lo and stamp[q] != gen:
-                                stamp[q] = gen
-                                nxt.push_back(q)
-                    if nxt.size() >= 2:
-                        _set_order(nxt)
-                    cur.swap(nxt)
-                    if cur.empty():
-                        break
-                for c in range(<int>cur.size()):
-                    e = cur[c]
-                    if e > s and seen.insert(pair[int, int64_t](self.p_kid[pi], <int64_t>s * (n + 1) + e)).second:
-                        out.append((self.names[pi], s, e))
+                            r += 1
+                        if r < sp.lo:
+                            q = n + 1
+                    if q == 0 or q > n:
+                        continue
+                    for wi in range(NB):
+                        y = pos_a[wi]
+                        while y:
+                            s = wi * 64 + __builtin_ctzll(y)
+                            y &= y - 1
+                            _hit(&hits, hit_heap, tab_heap, pats, pi, s, s + q)
+                    continue
+                if pat.probe >= 0:  # the starts with a token of the probe's flag where its spec must begin
+                    pb = f_toks + <size_t>pat.probe * NB
+                    for wi in range(NB):
+                        pos_b[wi] = 0
+                    r = pat.probe_lo
+                    while r <= pat.probe_hi and r < n:
+                        for wi in range(NB):
+                            pos_b[wi] |= _word_shr(pb, NB, wi, <int>r)
+                        r += 1
+                    for wi in range(NB):
+                        pos_b[wi] &= starts[wi]
+                    starts = pos_b
+                for wi in range(NB):
+                    y = starts[wi]
+                    while y:
+                        s = wi * 64 + __builtin_ctzll(y)
+                        y &= y - 1
+                        # _ends(specs, s): which ends, then their order (see the module's docstring)
+                        if pat.window:
+                            ne = _run_window(specs + pat.s0, pat.sn, s, NB, ts_ptr, ends_buf)
+                        else:
+                            ne = _run_bits(specs + pat.s0, pat.sn, s, NB, ts_ptr, pos_a, pos_c, pos_d, ends_buf)
+                        ends = ends_buf
+                        if ne >= 2 and not _home_order(ends, ne):
+                            if not stamp_ready:
+                                memset(stamp, 0, (<size_t>n + 1) * sizeof(int))
+                                stamp_ready = True
+                            ne = _run(specs + pat.s0, pat.sn, tests, s, n, cols, stamp, &gen, cur, nxt, &ends)
+                        for c in range(ne):
+                            e = ends[c]
+                            if e > s:
+                                _hit(&hits, hit_heap, tab_heap, pats, pi, s, e)
+
+        cdef list out = PyList_New(hits.n)
+        cdef list names = self.names
+        cdef size_t h
+        cdef object name, so, eo
+        for h in range(hits.n):
+            name = <object>PyList_GET_ITEM(names, hits.v[3 * h])
+            s = hits.v[3 * h + 1]
+            e = hits.v[3 * h + 2]
+            so = <object>PyList_GET_ITEM(_INTS, s) if s < N_INTS else s
+            eo = <object>PyList_GET_ITEM(_INTS, e) if e < N_INTS else e
+            t = PyTuple_New(3)
+            Py_INCREF(name)
+            PyTuple_SET_ITEM(t, 0, name)
+            Py_INCREF(so)
+            PyTuple_SET_ITEM(t, 1, so)
+            Py_INCREF(eo)
+            PyTuple_SET_ITEM(t, 2, eo)
+            PyObject_GC_UnTrack(<PyObject*>t)  # a str and two ints: no cycle (CPython's GC would untrack it too)
+            Py_INCREF(t)
+            PyList_SET_ITEM(out, h, t)
         return out
 
 
-cdef void _set_order(vector[int]& v) except *:
-    """Reorder `v` (distinct ints, in insertion order) as a Python set built by those insertions iterates."""
+cdef uint64_t _read_tokens(const TokenC* tok, int n, uint64_t* bits, uint64_t* norm,
+                           uint64_t* orth) noexcept nogil:
+    """Each token's flag word, NORM (its own, else its lexeme's: what to_array gives) and ORTH, and the
+    OR of the flag words: the token structs first (a stream), then their lexemes (independent loads)."""
+    cdef int i
+    cdef const LexemeC* lex
+    cdef uint64_t t, f, doc_bits = 0
+    for i in range(n):
+        bits[i] = <uint64_t>tok[i].lex  # the lexeme, until its flags replace it
+        norm[i] = tok[i].norm
+    for i in range(n):
+        lex = <const LexemeC*>bits[i]
+        orth[i] = lex.orth
+        t = norm[i]
+        norm[i] = t | (lex.norm & (<uint64_t>0 - <uint64_t>(t == 0)))
+        f = lex.flags
+        bits[i] = f
+        doc_bits |= f
+    return doc_bits
+
+
+cdef void _find_ids_perfect(const uint64_t* norm, const uint64_t* orth, int n, const int* slots,
+                            const uint64_t* id_vals, uint64_t mult, int shift, int n_ids, IdHits* ih) noexcept nogil:
+    """List the tokens whose NORM / ORTH is an id, with the id. A token without an id takes the dummy
+    n_ids: no branch depends on the tokens."""
+    cdef int i, j, cn = 0, co = 0
+    cdef uint64_t v
+    for i in range(n):
+        v = norm[i]
+        j = slots[(v * mult) >> shift]
+        j = n_ids + ((j - n_ids) & -(<int>(id_vals[j] == v)))
+        ih.n_pos[cn] = i
+        ih.n_id[cn] = j
+        cn += j != n_ids
+        v = orth[i]
+        j = slots[(v * mult) >> shift]
+        j = n_ids + ((j - n_ids) & -(<int>(id_vals[j] == v)))
+        ih.o_pos[co] = i
+        ih.o_id[co] = j
+        co += j != n_ids
+    ih.n_count = cn
+    ih.o_count = co
+
+
+cdef void _find_ids_probing(const uint64_t* norm, const uint64_t* orth, int n, const int* slots,
+                            const uint64_t* id_vals, uint64_t mult, int shift, uint64_t mask, int n_ids,
+                            IdHits* ih) noexcept nogil:
+    """_find_ids_perfect for a table where ids may share a slot: linear probing."""
+    cdef int i, j, cn = 0, co = 0
+    cdef uint64_t v, h
+    for i in range(n):
+        v = norm[i]
+        h = (v * mult) >> shift
+        while slots[h] != n_ids and id_vals[slots[h]] != v:
+            h = (h + 1) & mask
+        j = slots[h]
+        ih.n_pos[cn] = i
+        ih.n_id[cn] = j
+        cn += j != n_ids
+        v = orth[i]
+        h = (v * mult) >> shift
+        while slots[h] != n_ids and id_vals[slots[h]] != v:
+            h = (h + 1) & mask
+        j = slots[h]
+        ih.o_pos[co] = i
+        ih.o_id[co] = j
+        co += j != n_ids
+    ih.n_count = cn
+    ih.o_count = co
+
+
+cdef void _tset_bits(const Test* t, int tn, int n, int NB, const uint64_t* bits, const uint64_t* valid,
+                     const uint64_t* f_toks, const IdHits* ih, uint64_t* out, uint64_t* tmp) noexcept nogil:
+    """The tokens passing every test of t[:tn], as a bitset: one-bit flag tests from their flag's
+    tokens (f_toks, made for every such test of the patterns tried), id tests from the table's hits,
+    any other flag test by screening the tokens."""
+    cdef int k, w, c, i
+    cdef uint64_t m
+    cdef const int* pos
+    cdef const int* idv
+    cdef int cnt
+    for w in range(NB):
+        out[w] = valid[w]
+    for k in range(tn):
+        if t[k].kind == 0 and t[k].slot >= 0:
+            if t[k].want:
+                for w in range(NB):
+                    out[w] &= f_toks[<size_t>t[k].slot * NB + w]
+            else:
+                for w in range(NB):
+                    out[w] &= ~f_toks[<size_t>t[k].slot * NB + w]
+        elif t[k].kind == 0:
+            for w in range(NB):
+                m = 0
+                for c in range(64):
+                    i = 64 * w + c
+                    if i >= n:
+                        break
+                    m |= (<uint64_t>((bits[i] & t[k].val) != 0)) << c
+                out[w] &= m if t[k].want else ~m
+        else:
+            pos = ih.n_pos if t[k].kind == 1 else ih.o_pos
+            idv = ih.n_id if t[k].kind == 1 else ih.o_id
+            cnt = ih.n_count if t[k].kind == 1 else ih.o_count
+            if t[k].want:
+                for w in range(NB):
+                    tmp[w] = 0
+                for c in range(cnt):
+                    if idv[c] == t[k].slot:
+                        tmp[pos[c] >> 6] |= (<uint64_t>1) << (pos[c] & 63)
+                for w in range(NB):
+                    out[w] &= tmp[w]
+            else:
+                for c in range(cnt):
+                    if idv[c] == t[k].slot:
+                        out[pos[c] >> 6] &= ~((<uint64_t>1) << (pos[c] & 63))
+
+
+cdef int _run_bits(const Spec* specs, int sn, int s, int NB, const uint64_t** ts_ptr, uint64_t* cur,
+                   uint64_t* reach, uint64_t* nxt, int* ends) noexcept nogil:
+    """SeqMatcher's _ends(specs, s) on position bitsets: the ends, ascending, into `ends`; how many.
+    Per spec: the positions after k tokens are those after k - 1 whose next token passes its tests,
+    shifted by one; the spec's positions are those for k in lo..hi (the start ones too if lo == 0)."""
+    cdef int si, w, m
+    cdef int64_t k, lo, hi
+    cdef uint64_t r, carry, anyv
+    cdef const uint64_t* pb
+    cdef uint64_t* swap
+    for w in range(NB):
+        cur[w] = 0
+    cur[s >> 6] = (<uint64_t>1) << (s & 63)
+    for si in range(sn):
+        pb = ts_ptr[specs[si].tset]
+        lo = specs[si].lo
+        hi = specs[si].hi
+        for w in range(NB):
+            nxt[w] = cur[w] if lo == 0 else 0
+            reach[w] = cur[w]
+        k = 0
+        while k < hi:
+            carry = 0
+            anyv = 0
+            for w in range(NB):
+                r = reach[w] & pb[w]
+                reach[w] = (r << 1) | carry
+                carry = r >> 63
+                anyv |= reach[w]
+            if not anyv:
+                break
+            k += 1
+            if k >= lo:
+                for w in range(NB):
+                    nxt[w] |= reach[w]
+        swap = cur
+        cur = nxt
+        nxt = swap
+        anyv = 0
+        for w in range(NB):
+            anyv |= cur[w]
+        if not anyv:
+            return 0
+    m = 0
+    for w in range(NB):
+        r = cur[w]
+        while r:
+            ends[m] = 64 * w + __builtin_ctzll(r)
+            r &= r - 1
+            m += 1
+    return m
+
+
+cdef inline uint64_t _word_shr(const uint64_t* src, int NB, int w, int k) noexcept nogil:
+    """Word w of the bitset src (NB words) shifted right by k bits: bit i is bit i + k of src."""
+    cdef int q = w + (k >> 6), b = k & 63
+    cdef uint64_t r = 0
+    if q < NB:
+        r = src[q] >> b
+        if b and q + 1 < NB:
+            r |= src[q + 1] << (64 - b)
+    return r
+
+
+cdef inline uint64_t _window(const uint64_t* bs, int s, int NB) noexcept nogil:
+    """Bits s..s+63 of the bitset bs (NB words): bit k is bit s + k."""
+    cdef int w = s >> 6, b = s & 63
+    cdef uint64_t r = bs[w] >> b
+    if b and w + 1 < NB:
+        r |= bs[w + 1] << (64 - b)
+    return r
+
+
+cdef int _run_window(const Spec* specs, int sn, int s, int NB, const uint64_t** ts_ptr, int* ends) noexcept nogil:
+    """_run_bits for a pattern spanning at most 63 tokens: positions s..s+63 in one word (bit k: s + k)."""
+    cdef int si, m
+    cdef int64_t k, lo, hi
+    cdef uint64_t cur = 1, nxt, reach, pw
+    for si in range(sn):
+        pw = _window(ts_ptr[specs[si].tset], s, NB)
+        lo = specs[si].lo
+        hi = specs[si].hi
+        nxt = cur if lo == 0 else 0
+        reach = cur
+        k = 0
+        while k < hi:
+            reach = (reach & pw) << 1
+            if not reach:
+                break
+            k += 1
+            if k >= lo:
+                nxt |= reach
+        cur = nxt
+        if not cur:
+            return 0
+    m = 0
+    while cur:
+        ends[m] = s + __builtin_ctzll(cur)
+        cur &= cur - 1
+        m += 1
+    return m
+
+
+cdef int _run(const Spec* specs, int sn, const Test* tests, int s, int n, const uint64_t** cols, int* stamp,
+              int* gen, int* cur, int* nxt, int** ends) except -1:
+    """SeqMatcher's _ends(specs, s) step by step with each step's positions in the order of SeqMatcher's
+    set: the ends, put in *ends (cur or nxt), and how many."""
+    cdef int si, c, p, q, ncur = 1, nnxt
+    cdef int64_t lo, hi
+    cdef const Spec* sp
+    cdef int* swap
+    cur[0] = s
+    for si in range(sn):
+        sp = &specs[si]
+        lo = sp.lo
+        hi = sp.hi
+        gen[0] += 1
+        nnxt = 0
+        for c in range(ncur):
+            p = cur[c]
+            if lo == 0 and stamp[p] != gen[0]:
+                stamp[p] = gen[0]
+                nxt[nnxt] = p
+                nnxt += 1
+            q = p
+            while q - p < hi and q < n and _ok(tests + sp.t0, sp.tn, q, cols):
+                q += 1
+                if q - p >= lo and stamp[q] != gen[0]:
+                    stamp[q] = gen[0]
+                    nxt[nnxt] = q
+                    nnxt += 1
+        if nnxt >= 2:
+            _set_order(nxt, nnxt)
+        swap = cur
+        cur = nxt
+        nxt = swap
+        ncur = nnxt
+        if ncur == 0:
+            break
+    ends[0] = cur
+    return ncur
+
+
+cdef bint _home_order(int* v, int k) noexcept:
+    """Put v[:k] (distinct ints >= 0) in the order of a Python set holding them if that order does not
+    depend on how they were inserted: when each has its own home slot in the set's final table (see
+    _sim_set_order). False, leaving v as it is, when it might."""
+    if not _SIM_CHECKED:
+        return False
+    cdef size_t size = 8, fill
+    for fill in range(1, <size_t>k + 1):
+        if fill * 5 >= (size - 1) * 3:
+            size = _sim_resize(fill)
+    if size > 64:
+        return False
+    cdef uint64_t occupied = 0, bit
+    cdef int slot[64]
+    cdef int h, c
+    for c in range(k):
+        h = v[c] & <int>(size - 1)
+        bit = (<uint64_t>1) << h
+        if occupied & bit:
+            return False
+        occupied |= bit
+        slot[h] = v[c]
+    c = 0
+    while occupied:
+        h = __builtin_ctzll(occupied)
+        occupied &= occupied - 1
+        v[c] = slot[h]
+        c += 1
+    return True
+
+
+cdef inline bint _any_in(const uint64_t* bs, int64_t a, int64_t b, int n) noexcept nogil:
+    """Whether the bitset bs over n tokens has a token in [a, b]."""
+    if b > n - 1:
+        b = n - 1
+    if a > b:
+        return False
+    cdef int64_t wa = a >> 6, wb = b >> 6, w
+    if wa == wb:
+        return ((bs[wa] >> (a & 63)) & (0xFFFFFFFFFFFFFFFFULL >> (63 - (b - a)))) != 0
+    if bs[wa] >> (a & 63):
+        return True
+    for w in range(wa + 1, wb):
+        if bs[w]:
+            return True
+    return (bs[wb] & (0xFFFFFFFFFFFFFFFFULL >> (63 - (b & 63)))) != 0
+
+
+cdef inline size_t _hit_hash(int kid, int s, int e, size_t mask) noexcept nogil:
+    return _mix((<uint64_t>kid << 42) ^ (<uint64_t>s << 21) ^ <uint64_t>e) & mask
+
+
+cdef int _hit(Hits* h, vector[int]& hit_heap, vector[int]& tab_heap, const Pattern* pats, int pi, int s,
+              int e) except -1:
+    """Add the match (pi, s, e) unless a pattern before pi with the same key matched (s, e): SeqMatcher's
+    one match per (cue, start, end). One pattern never gives the same (s, e) twice, so only a pattern
+    sharing its key with an earlier one looks, and only one sharing it with a later one is remembered."""
+    cdef const Pattern* pat = &pats[pi]
+    cdef int kid = pat.kid
+    cdef size_t mask, k, j, size
+    cdef int t
+    if pat.check or pat.record:
+        if not h.tab_ready:
+            memset(h.tab, 0xff, h.tsize * sizeof(int))
+            h.tab_ready = True
+        mask = h.tsize - 1
+        k = _hit_hash(kid, s, e, mask)
+        while h.tab[k] >= 0:
+            t = h.tab[k]
+            if h.v[3 * t + 1] == s and h.v[3 * t + 2] == e and pats[h.v[3 * t]].kid == kid:
+                return 0
+            k = (k + 1) & mask
+        if pat.record:
+            h.tab[k] = <int>h.n
+            h.tcount += 1
+    if h.n == h.cap:  # the buffer is full: on to the heap, twice the size
+        if hit_heap.empty():
+            hit_heap.assign(h.v, h.v + 3 * h.n)
+        hit_heap.resize(6 * h.cap)
+        h.v = hit_heap.data()
+        h.cap *= 2
+    h.v[3 * h.n] = pi
+    h.v[3 * h.n + 1] = s
+    h.v[3 * h.n + 2] = e
+    h.n += 1
+    if 2 * h.tcount > h.tsize:  # the table is half full: twice the size, every remembered match again
+        size = 2 * h.tsize
+        tab_heap.assign(size, -1)
+        h.tab = tab_heap.data()
+        h.tsize = size
+        mask = size - 1
+        for j in range(h.n):
+            if pats[h.v[3 * j]].record:
+                k = _hit_hash(pats[h.v[3 * j]].kid, h.v[3 * j + 1], h.v[3 * j + 2], mask)
+                while h.tab[k] >= 0:
+                    k = (k + 1) & mask
+                h.tab[k] = <int>j
+    return 1
+
+
+cdef inline void _sim_insert(int* table, size_t mask, int key) noexcept nogil:
+    """CPython's set_insert_clean (= set_add_entry for a new key, no dummies) for an int: hash(key) == key."""
+    cdef size_t perturb = <size_t>key
+    cdef size_t i = <size_t>key & mask
+    cdef size_t j
+    while True:
+        if table[i] < 0:
+            table[i] = key
+            return
+        if i + 9 <= mask:  # LINEAR_PROBES
+            for j in range(1, 10):
+                if table[i + j] < 0:
+                    table[i + j] = key
+                    return
+        perturb >>= 5  # PERTURB_SHIFT
+        i = (i * 5 + 1 + perturb) & mask
+
+
+cdef inline size_t _sim_resize(size_t used) noexcept nogil:
+    """set_table_resize's new size after set_add_entry filled the table: the smallest power of 2 > minused."""
+    cdef size_t minused = used * 2 if used > 50000 else used * 4
+    cdef size_t size = 8
+    while size <= minused:
+        size <<= 1
+    return size
+
+
+cdef void _sim_order(int* v, size_t k) noexcept:
+    """Reorder v[:k] (distinct ints >= 0, in insertion order) as CPython's set built by those insertions
+    iterates.
+
+    A fresh set's table has 8 slots; set_add_entry puts a key in the first free slot of its probe
+    sequence and, once fill * 5 >= mask * 3, set_table_resize rebuilds the table (old slots in order)
+    at the smallest power of 2 above 4 * used. Iteration walks the slots in order.
+    """
+    cdef size_t size = 8, fill = 0, c, i, mask, m
+    for c in range(k):  # the largest table, for the scratch
+        fill += 1
+        if fill * 5 >= (size - 1) * 3:
+            size = _sim_resize(fill)
+    cdef int stack_buf[1024]
+    cdef vector[int] heap_buf
+    cdef int* table = stack_buf
+    if size + k > 1024:
+        heap_buf.resize(size + k)
+        table = heap_buf.data()
+    cdef int* keys = table + size  # the keys, in slot order, while the table is rebuilt
+    mask = 7
+    memset(table, 0xff, 8 * sizeof(int))
+    fill = 0
+    for c in range(k):
+        _sim_insert(table, mask, v[c])
+        fill += 1
+        if fill * 5 >= mask * 3:
+            m = 0
+            for i in range(mask + 1):
+                if table[i] >= 0:
+                    keys[m] = table[i]
+                    m += 1
+            mask = _sim_resize(fill) - 1
+            memset(table, 0xff, (mask + 1) * sizeof(int))
+            for i in range(m):
+                _sim_insert(table, mask, keys[i])
+    m = 0
+    for i in range(mask + 1):
+        if table[i] >= 0:
+            v[m] = table[i]
+            m += 1
+
+
+cdef void _real_order(int* v, size_t k) except *:
+    """Reorder v[:k] (distinct ints, in insertion order) as a Python set built by those insertions iterates."""
     cdef set s = set()
     cdef size_t i
-    for i in range(v.size()):
+    for i in range(k):
         PySet_Add(s, v[i])
     i = 0
     for x in s:
         v[i] = x
         i += 1
 
+
+cdef void _sim_set_order(int* v, size_t k) noexcept:
+    """_sim_order, with a shortcut: with no deletions a set's final table size depends only on how many
+    keys it holds, and when every key has its own home slot (key & mask) in that table no key ever
+    probes (smaller tables before it are rebuilt key by key into it), so the set iterates by home slot.
+    """
+    cdef size_t size = 8, fill, c
+    for fill in range(1, k + 1):
+        if fill * 5 >= (size - 1) * 3:
+            size = _sim_resize(fill)
+    if size > 64:
+        _sim_order(v, k)
+        return
+    cdef uint64_t occupied = 0, bit
+    cdef int slot[64]
+    cdef int h
+    for c in range(k):
+        h = v[c] & <int>(size - 1)
+        bit = (<uint64_t>1) << h
+        if occupied & bit:
+            _sim_order(v, k)
+            return
+        occupied |= bit
+        slot[h] = v[c]
+    c = 0
+    while occupied:
+        h = __builtin_ctzll(occupied)
+        occupied &= occupied - 1
+        v[c] = slot[h]
+        c += 1
+
+
+cdef inline void _set_order(int* v, int k) except *:
+    """Reorder v[:k] (distinct ints >= 0, in insertion order) as a Python set built by those insertions
+    iterates: simulated where this interpreter's sets were found to agree with the simulation at import
+    (_SIM_CHECKED), else through a real set."""
+    if _SIM_CHECKED:
+        _sim_set_order(v, k)
+    else:
+        _real_order(v, k)
+
+
+def _simulated_set_order(values, bint shortcut=True):
+    """The order the simulation gives `values` (distinct ints >= 0, inserted in that order): for the tests."""
+    cdef vector[int] v = values
+    if shortcut:
+        _sim_set_order(v.data(), v.size())
+    else:
+        _sim_order(v.data(), v.size())
+    return list(v)
+
+
+def _check_simulation(int rounds=300):
+    """True if the simulation (with and without its shortcut) gives this interpreter's set order on a
+    spread of insertion sequences: runs, reversed runs, random samples, small and large."""
+    import random
+    rng = random.Random(5)
+    cases = [list(range(a, a + k)) for a in (0, 1, 5, 7, 8, 9, 31, 60, 100) for k in range(2, 40)]
+    cases += [list(range(a + k, a, -1)) for a in (0, 3, 8, 50) for k in range(2, 40)]
+    for _ in range(rounds):
+        hi = rng.choice([16, 64, 300, 5000, 1 << 20])
+        cases.append(rng.sample(range(hi), min(hi, rng.randint(2, rng.choice([6, 20, 120, 400])))))
+    for case in cases:
+        s = set()
+        for x in case:
+            s.add(x)
+        expected = list(s)
+        if _simulated_set_order(case) != expected or _simulated_set_order(case, False) != expected:
+            return False
+    return True
+
+
+cdef bint _SIM_CHECKED = _check_simulation()
