@@ -309,7 +309,7 @@ cdef class CompiledMergeCheck:
     merges(doc): the merges Normalizer._merge makes, `[m for m in find_merges(words, join) if m[1] - m[0] > 1]`
         with words = [(t.text, canon(t.text), t.whitespace_ == " ") for t in doc]: the same (start, end,
         canonical) tuples in the same order, found by walking the tokens as find_merges does (a merge's end is
-        the next position tried) with may_merge's per-position tests; `words` is never built. The joins come
+        the next position tried) with the per-position tests described under may_merge; `words` is never built. The joins come
         from the same caches as may_merge's (a run's outcome by its letter tokens, two pieces by their
         strings), which keep the join's answer itself.
     merges_if_legacy(doc): merges(doc) if legacy_check(doc) else []: what today's Normalizer.__call__ merges.
@@ -477,49 +477,8 @@ cdef class CompiledMergeCheck:
         return self._may_merge(doc)
 
     cdef bint _may_merge(self, Doc doc) except -1:
-        cdef int n = doc.length
-        cdef int i, j, end, nxt, letters
-        cdef const LexemeC* lex
-        cdef const LexemeC* nlex
-        cdef bint sp
-        cdef vector[int] letter_pos
-        for i in range(n):
-            lex = doc.c[i].lex
-            # Spelled-out letters: find_merges' run from i, token for token.
-            if lex.length == 1 and self._alpha(lex):
-                j = i
-                letters = 0
-                while j < n:
-                    nlex = doc.c[j].lex
-                    if nlex.length == 1 and (self._alpha(nlex) or self._one_of(nlex, self.run_orths)):
-                        letters += 1
-                        sp = doc.c[j].spacy
-                        j += 1
-                        if j < n and self._one_of(doc.c[j].lex, self.sep_orths) and not sp:
-                            j += 1
-                            continue
-                        if sp:
-                            continue
-                    break
-                end = j
-                while end > i and self._one_of(doc.c[end - 1].lex, self.sep_orths):
-                    end -= 1
-                if letters >= 3 and self._run_plan(doc, i, end, letter_pos):
-                    return True
-            # Two pieces of one word: find_merges' pair from i.
-            if i + 1 < n and self._alpha(lex):
-                nxt = i + 1
-                if self._one_of(doc.c[i + 1].lex, self.piece_sep_orths) and not doc.c[i].spacy and i + 2 < n:
-                    nxt = i + 2
-                nlex = doc.c[nxt].lex
-                if self._alpha(nlex) and ((nxt == i + 1 and doc.c[i].spacy)
-                                          or (nxt == i + 2 and not doc.c[i + 1].spacy)):
-                    if lex.flags & nlex.flags & self.ascii_bit:
-                        if self._ascii_pieces(lex, nlex) >= 0:
-                            return True
-                    elif self._other_pieces(lex, nlex) >= 0:
-                        return True
-        return False
+        # merges() walks every position up to its first merge, so it finds one exactly when one exists.
+        return len(self._merges(doc)) > 0
 
     def merges(self, Doc doc) -> list:
         """Normalizer._merge's merges: [m for m in find_merges(words, join) if m[1] - m[0] > 1]."""
