@@ -23,14 +23,7 @@ spec, positions after k tokens = positions after k - 1, where the next token pas
 A pattern with a later one-bit flag spec of lo >= 1 first checks that a token with that flag lies in
 the window where that spec must begin, and skips the start otherwise.
 
-Order: SeqMatcher's `_ends` keeps the positions reached after each token spec in a Python set, and
-the next spec (and finally the output) walks that set in its iteration order, which for ints is not
-always ascending ({7, 8} iterates 8, 7). Which positions a step reaches does not depend on that
-order; the order of the ends is that of the last step's set, which CPython fixes from the ends alone
-when each has its own home slot (end & mask) in the set's final table: they iterate by home slot.
-Otherwise the start is replayed with each step's positions kept in the order SeqMatcher adds them
-and put through the same set order (simulated as CPython's setobject.c builds it, checked against
-real sets at import; where that check fails, real Python sets are used throughout).
+Order: the ends of one start come out ascending (bitset order), as SeqMatcher gives them.
 
 Duplicates: SeqMatcher emits one (cue, start, end) per cue. One pattern cannot give the same (start,
 end) twice, so only patterns sharing a key with an earlier one look their matches up, and only those
@@ -43,7 +36,6 @@ from cpython.list cimport PyList_GET_ITEM, PyList_New, PyList_SET_ITEM
 from cpython.tuple cimport PyTuple_New, PyTuple_SET_ITEM
 from cpython.object cimport PyObject
 from cpython.ref cimport Py_INCREF
-from cpython.set cimport PySet_Add
 from cython.operator cimport dereference as deref
 from libc.stdint cimport int64_t, uint64_t
 from libc.string cimport memcpy, memset
@@ -72,21 +64,22 @@ cdef enum:
     HIT_STACK = 128  # matches kept on the C stack, then on the heap
     TAB_STACK = 64  # slots of the table of matches remembered for later patterns (same key)
     N_INTS = 1024  # len(_INTS)
+    COUNT_MAX = 1 << 30  # token counts are capped there
     PERFECT_MAX_BITS = 14  # the largest id table tried for a collision-free multiplier (16K slots)
 
 
 cdef struct Test:
     uint64_t val
-    int kind  # 0 flag bits (any set), 1 NORM ==, 2 ORTH ==
-    int want
     int slot  # kind 0 with one bit: its flag slot; kind 1 / 2: the id's index; else -1
+    unsigned char kind  # 0 flag bits (any set), 1 NORM ==, 2 ORTH ==
+    unsigned char want
 
 
 cdef struct Spec:
     int t0  # its tests [t0, t0 + tn)
     int tn
-    int64_t lo
-    int64_t hi
+    int lo  # its count, lo..hi (both at most COUNT_MAX: no doc is that long)
+    int hi
     int tset  # its tests as a distinct set (the bitset of the tokens passing them)
 
 
@@ -101,21 +94,19 @@ cdef struct Pattern:
     uint64_t fbits  # the one-bit flag tests of its specs: the flags whose tokens it may ask for
     int s0  # specs [s0, s0 + sn)
     int sn
-    int n0  # needed ids, indices into the id table: need_idx[n0:n0 + nn]
-    int nn
+    int ts0  # its specs' distinct test sets: pat_ts[ts0:ts0 + tsn]
+    int tsn
     int kid  # its key, numbered
     int label  # its label, numbered
-    int fixed  # every spec has lo == hi: at most one end per start
-    int window  # it spans at most 63 tokens (sum of hi): a run fits one 64-bit word of positions
-    int check  # an earlier pattern has the same key
-    int record  # a later pattern has the same key
     # a later spec with lo >= 1 and a one-bit flag test: from start s it must begin within
     # [s + probe_lo, s + probe_hi], so a start with no token of flag slot `probe` there has no match
     int probe  # -1 none
-    int ts0  # its specs' distinct test sets: pat_ts[ts0:ts0 + tsn]
-    int tsn
-    int64_t probe_lo
-    int64_t probe_hi
+    int probe_lo
+    int probe_hi
+    unsigned char fixed  # every spec has lo == hi: at most one end per start
+    unsigned char window  # it spans at most 63 tokens (sum of hi): a run fits one 64-bit word of positions
+    unsigned char check  # an earlier pattern has the same key
+    unsigned char record  # a later pattern has the same key
 
 
 cdef struct IdHits:
@@ -146,19 +137,6 @@ cdef inline uint64_t _mix(uint64_t x) noexcept nogil:
     x *= 0xff51afd7ed558ccdULL
     x ^= x >> 33
     return x
-
-
-cdef inline bint _ok(const Test* t, int tn, int i, const uint64_t** cols) noexcept nogil:
-    cdef int k
-    cdef bint r
-    for k in range(tn):
-        if t[k].kind == 0:
-            r = (cols[0][i] & t[k].val) != 0
-        else:
-            r = cols[t[k].kind][i] == t[k].val
-        if r != t[k].want:
-            return False
-    return True
 
 
 cdef inline bint _has(const uint64_t* bs, int i) noexcept nogil:
@@ -249,10 +227,10 @@ cdef class CompiledSeqMatcher:
                 tests = tuple(tests)
                 sp.t0 = <int>self.tests.size()
                 sp.tn = len(tests)
-                sp.lo = lo
-                sp.hi = hi
-                if sp.lo != sp.hi:
+                if lo != hi:
                     p.fixed = False
+                sp.lo = min(lo, COUNT_MAX)
+                sp.hi = min(hi, COUNT_MAX)
                 for kind, value, wanted in tests:
                     if kind not in (0, 1, 2):
                         raise ValueError(f"cue pattern for {name}: unknown test kind {kind!r}")
@@ -292,8 +270,8 @@ cdef class CompiledSeqMatcher:
                             p.probe_lo = lo_sum
                             p.probe_hi = hi_sum
                             break
-                lo_sum = min(lo_sum + max(sp.lo, 0), 1 << 40)
-                hi_sum = min(hi_sum + max(sp.hi, 0), 1 << 40)
+                lo_sum = min(lo_sum + max(sp.lo, 0), COUNT_MAX)
+                hi_sum = min(hi_sum + max(sp.hi, 0), COUNT_MAX)
                 self.specs.push_back(sp)
             if p.fixed:
                 p.probe = -1
@@ -307,7 +285,7 @@ cdef class CompiledSeqMatcher:
             if not never:
                 bits = need_bits
             p.bits = bits
-            p.n0 = <int>self.need_idx.size()
+            n0 = <int>self.need_idx.size()
             idx = []
             for value in sorted(need_ids):
                 if not 0 <= value <= _U64:
@@ -318,7 +296,6 @@ cdef class CompiledSeqMatcher:
                     ids.append(value)
                 self.need_idx.push_back(id_index[value])
                 idx.append(id_index[value])
-            p.nn = <int>self.need_idx.size() - p.n0
             needs.append((never, bits, idx))
             if key not in kids:
                 kids[key] = len(kids)
@@ -342,8 +319,7 @@ cdef class CompiledSeqMatcher:
         self.id_words = (self.n_ids + 64) >> 6
         self.need_bs.assign(<size_t>P * self.id_words, 0)
         for pi in range(P):
-            for k in range(self.pats[pi].n0, self.pats[pi].n0 + self.pats[pi].nn):
-                j = self.need_idx[k]
+            for j in needs[pi][2]:
                 self.need_bs[<size_t>pi * self.id_words + (j >> 6)] |= (<uint64_t>1) << (j & 63)
 
         # the index: each pattern under its least shared needed id, else its least shared needed bit
@@ -468,7 +444,7 @@ cdef class CompiledSeqMatcher:
         cdef int n_fs = self.n_flag_slots
         cdef int NB = (n + 64) >> 6  # words in a bitset over the positions 0..n
         cdef int IDW = self.id_words
-        cdef size_t n_ints = 9 * <size_t>n + 4 + <size_t>n_labels
+        cdef size_t n_ints = 6 * <size_t>n + 1 + <size_t>n_labels
         cdef size_t words = 3 * <size_t>n + W + IDW + (<size_t>n_fs + n_ts + 5) * NB + n_ts + (n_ints + 1) // 2
         cdef uint64_t stackbuf[STACK_WORDS]
         cdef vector[uint64_t] heapbuf
@@ -493,10 +469,7 @@ cdef class CompiledSeqMatcher:
         ih.n_id = ih.n_pos + n
         ih.o_pos = ih.n_id + n
         ih.o_id = ih.o_pos + n
-        cdef int* stamp = ih.o_id + n  # per position: the step that last added it (exact replays)
-        cdef int* cur = stamp + (n + 1)  # positions (exact replays), then the ends found
-        cdef int* nxt = cur + (n + 1)
-        cdef int* ends_buf = nxt + (n + 1)
+        cdef int* ends_buf = ih.o_id + n  # the ends of one start
         cdef int* flagged = ends_buf + (n + 1)  # the tokens with a flag bit asked for
         cdef int* label_state = flagged + n  # per label: -1 not asked yet, 0 out, 1 in
         cdef const uint64_t** ts_ptr = <const uint64_t**>(pos_d + NB)  # per test set: its bitset, once made
@@ -506,10 +479,6 @@ cdef class CompiledSeqMatcher:
         for w in range(NB):
             valid[w] = 0xFFFFFFFFFFFFFFFFULL
         valid[NB - 1] = ((<uint64_t>1) << (n & 63)) - 1  # n < 64 * NB, so the last word is partial
-        cdef const uint64_t* cols[3]
-        cols[0] = bits
-        cols[1] = norm
-        cols[2] = orth
 
         # the tokens, their flags, their ids
         cdef uint64_t doc_bits = _read_tokens(doc.c, n, bits, norm, orth)
@@ -633,8 +602,6 @@ cdef class CompiledSeqMatcher:
         hits.tsize = TAB_STACK
         hits.tcount = 0
         hits.tab_ready = False
-        cdef bint stamp_ready = False
-        cdef int gen = 0
         cdef int si, s, e, q, c, wi, ne, ts
         cdef int64_t r
         cdef int* ends
@@ -699,17 +666,12 @@ cdef class CompiledSeqMatcher:
                     while y:
                         s = wi * 64 + __builtin_ctzll(y)
                         y &= y - 1
-                        # _ends(specs, s): which ends, then their order (see the module's docstring)
+                        # _ends(specs, s): the ends, ascending
                         if pat.window:
                             ne = _run_window(specs + pat.s0, pat.sn, s, NB, ts_ptr, ends_buf)
                         else:
                             ne = _run_bits(specs + pat.s0, pat.sn, s, NB, ts_ptr, pos_a, pos_c, pos_d, ends_buf)
                         ends = ends_buf
-                        if ne >= 2 and not _home_order(ends, ne):
-                            if not stamp_ready:
-                                memset(stamp, 0, (<size_t>n + 1) * sizeof(int))
-                                stamp_ready = True
-                            ne = _run(specs + pat.s0, pat.sn, tests, s, n, cols, stamp, &gen, cur, nxt, &ends)
                         for c in range(ne):
                             e = ends[c]
                             if e > s:
@@ -959,77 +921,6 @@ cdef int _run_window(const Spec* specs, int sn, int s, int NB, const uint64_t** 
     return m
 
 
-cdef int _run(const Spec* specs, int sn, const Test* tests, int s, int n, const uint64_t** cols, int* stamp,
-              int* gen, int* cur, int* nxt, int** ends) except -1:
-    """SeqMatcher's _ends(specs, s) step by step with each step's positions in the order of SeqMatcher's
-    set: the ends, put in *ends (cur or nxt), and how many."""
-    cdef int si, c, p, q, ncur = 1, nnxt
-    cdef int64_t lo, hi
-    cdef const Spec* sp
-    cdef int* swap
-    cur[0] = s
-    for si in range(sn):
-        sp = &specs[si]
-        lo = sp.lo
-        hi = sp.hi
-        gen[0] += 1
-        nnxt = 0
-        for c in range(ncur):
-            p = cur[c]
-            if lo == 0 and stamp[p] != gen[0]:
-                stamp[p] = gen[0]
-                nxt[nnxt] = p
-                nnxt += 1
-            q = p
-            while q - p < hi and q < n and _ok(tests + sp.t0, sp.tn, q, cols):
-                q += 1
-                if q - p >= lo and stamp[q] != gen[0]:
-                    stamp[q] = gen[0]
-                    nxt[nnxt] = q
-                    nnxt += 1
-        if nnxt >= 2:
-            _set_order(nxt, nnxt)
-        swap = cur
-        cur = nxt
-        nxt = swap
-        ncur = nnxt
-        if ncur == 0:
-            break
-    ends[0] = cur
-    return ncur
-
-
-cdef bint _home_order(int* v, int k) noexcept:
-    """Put v[:k] (distinct ints >= 0) in the order of a Python set holding them if that order does not
-    depend on how they were inserted: when each has its own home slot in the set's final table (see
-    _sim_set_order). False, leaving v as it is, when it might."""
-    if not _SIM_CHECKED:
-        return False
-    cdef size_t size = 8, fill
-    for fill in range(1, <size_t>k + 1):
-        if fill * 5 >= (size - 1) * 3:
-            size = _sim_resize(fill)
-    if size > 64:
-        return False
-    cdef uint64_t occupied = 0, bit
-    cdef int slot[64]
-    cdef int h, c
-    for c in range(k):
-        h = v[c] & <int>(size - 1)
-        bit = (<uint64_t>1) << h
-        if occupied & bit:
-            return False
-        occupied |= bit
-        slot[h] = v[c]
-    c = 0
-    while occupied:
-        h = __builtin_ctzll(occupied)
-        occupied &= occupied - 1
-        v[c] = slot[h]
-        c += 1
-    return True
-
-
 cdef inline bint _any_in(const uint64_t* bs, int64_t a, int64_t b, int n) noexcept nogil:
     """Whether the bitset bs over n tokens has a token in [a, b]."""
     if b > n - 1:
@@ -1099,157 +990,3 @@ cdef int _hit(Hits* h, vector[int]& hit_heap, vector[int]& tab_heap, const Patte
     return 1
 
 
-cdef inline void _sim_insert(int* table, size_t mask, int key) noexcept nogil:
-    """CPython's set_insert_clean (= set_add_entry for a new key, no dummies) for an int: hash(key) == key."""
-    cdef size_t perturb = <size_t>key
-    cdef size_t i = <size_t>key & mask
-    cdef size_t j
-    while True:
-        if table[i] < 0:
-            table[i] = key
-            return
-        if i + 9 <= mask:  # LINEAR_PROBES
-            for j in range(1, 10):
-                if table[i + j] < 0:
-                    table[i + j] = key
-                    return
-        perturb >>= 5  # PERTURB_SHIFT
-        i = (i * 5 + 1 + perturb) & mask
-
-
-cdef inline size_t _sim_resize(size_t used) noexcept nogil:
-    """set_table_resize's new size after set_add_entry filled the table: the smallest power of 2 > minused."""
-    cdef size_t minused = used * 2 if used > 50000 else used * 4
-    cdef size_t size = 8
-    while size <= minused:
-        size <<= 1
-    return size
-
-
-cdef void _sim_order(int* v, size_t k) noexcept:
-    """Reorder v[:k] (distinct ints >= 0, in insertion order) as CPython's set built by those insertions
-    iterates.
-
-    A fresh set's table has 8 slots; set_add_entry puts a key in the first free slot of its probe
-    sequence and, once fill * 5 >= mask * 3, set_table_resize rebuilds the table (old slots in order)
-    at the smallest power of 2 above 4 * used. Iteration walks the slots in order.
-    """
-    cdef size_t size = 8, fill = 0, c, i, mask, m
-    for c in range(k):  # the largest table, for the scratch
-        fill += 1
-        if fill * 5 >= (size - 1) * 3:
-            size = _sim_resize(fill)
-    cdef int stack_buf[1024]
-    cdef vector[int] heap_buf
-    cdef int* table = stack_buf
-    if size + k > 1024:
-        heap_buf.resize(size + k)
-        table = heap_buf.data()
-    cdef int* keys = table + size  # the keys, in slot order, while the table is rebuilt
-    mask = 7
-    memset(table, 0xff, 8 * sizeof(int))
-    fill = 0
-    for c in range(k):
-        _sim_insert(table, mask, v[c])
-        fill += 1
-        if fill * 5 >= mask * 3:
-            m = 0
-            for i in range(mask + 1):
-                if table[i] >= 0:
-                    keys[m] = table[i]
-                    m += 1
-            mask = _sim_resize(fill) - 1
-            memset(table, 0xff, (mask + 1) * sizeof(int))
-            for i in range(m):
-                _sim_insert(table, mask, keys[i])
-    m = 0
-    for i in range(mask + 1):
-        if table[i] >= 0:
-            v[m] = table[i]
-            m += 1
-
-
-cdef void _real_order(int* v, size_t k) except *:
-    """Reorder v[:k] (distinct ints, in insertion order) as a Python set built by those insertions iterates."""
-    cdef set s = set()
-    cdef size_t i
-    for i in range(k):
-        PySet_Add(s, v[i])
-    i = 0
-    for x in s:
-        v[i] = x
-        i += 1
-
-
-cdef void _sim_set_order(int* v, size_t k) noexcept:
-    """_sim_order, with a shortcut: with no deletions a set's final table size depends only on how many
-    keys it holds, and when every key has its own home slot (key & mask) in that table no key ever
-    probes (smaller tables before it are rebuilt key by key into it), so the set iterates by home slot.
-    """
-    cdef size_t size = 8, fill, c
-    for fill in range(1, k + 1):
-        if fill * 5 >= (size - 1) * 3:
-            size = _sim_resize(fill)
-    if size > 64:
-        _sim_order(v, k)
-        return
-    cdef uint64_t occupied = 0, bit
-    cdef int slot[64]
-    cdef int h
-    for c in range(k):
-        h = v[c] & <int>(size - 1)
-        bit = (<uint64_t>1) << h
-        if occupied & bit:
-            _sim_order(v, k)
-            return
-        occupied |= bit
-        slot[h] = v[c]
-    c = 0
-    while occupied:
-        h = __builtin_ctzll(occupied)
-        occupied &= occupied - 1
-        v[c] = slot[h]
-        c += 1
-
-
-cdef inline void _set_order(int* v, int k) except *:
-    """Reorder v[:k] (distinct ints >= 0, in insertion order) as a Python set built by those insertions
-    iterates: simulated where this interpreter's sets were found to agree with the simulation at import
-    (_SIM_CHECKED), else through a real set."""
-    if _SIM_CHECKED:
-        _sim_set_order(v, k)
-    else:
-        _real_order(v, k)
-
-
-def _simulated_set_order(values, bint shortcut=True):
-    """The order the simulation gives `values` (distinct ints >= 0, inserted in that order): for the tests."""
-    cdef vector[int] v = values
-    if shortcut:
-        _sim_set_order(v.data(), v.size())
-    else:
-        _sim_order(v.data(), v.size())
-    return list(v)
-
-
-def _check_simulation(int rounds=300):
-    """True if the simulation (with and without its shortcut) gives this interpreter's set order on a
-    spread of insertion sequences: runs, reversed runs, random samples, small and large."""
-    import random
-    rng = random.Random(5)
-    cases = [list(range(a, a + k)) for a in (0, 1, 5, 7, 8, 9, 31, 60, 100) for k in range(2, 40)]
-    cases += [list(range(a + k, a, -1)) for a in (0, 3, 8, 50) for k in range(2, 40)]
-    for _ in range(rounds):
-        hi = rng.choice([16, 64, 300, 5000, 1 << 20])
-        cases.append(rng.sample(range(hi), min(hi, rng.randint(2, rng.choice([6, 20, 120, 400])))))
-    for case in cases:
-        s = set()
-        for x in case:
-            s.add(x)
-        expected = list(s)
-        if _simulated_set_order(case) != expected or _simulated_set_order(case, False) != expected:
-            return False
-    return True
-
-
-cdef bint _SIM_CHECKED = _check_simulation()

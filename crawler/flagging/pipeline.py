@@ -222,7 +222,7 @@ class SeqMatcher:
             if starts is None:
                 starts = starts_for[first] = _starts(first, lists)
             for s in starts:
-                for e in _ends(specs, s, n, lists):
+                for e in sorted(_ends(specs, s, n, lists)):  # ascending, not a set's order
                     if e > s and (key, s, e) not in seen:  # one match per (cue, start, end), as spaCy's
                         seen.add((key, s, e))
                         out.append((name, s, e))
