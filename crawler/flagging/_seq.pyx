@@ -94,8 +94,6 @@ cdef struct Pattern:
     uint64_t fbits  # the one-bit flag tests of its specs: the flags whose tokens it may ask for
     int s0  # specs [s0, s0 + sn)
     int sn
-    int ts0  # its specs' distinct test sets: pat_ts[ts0:ts0 + tsn]
-    int tsn
     int kid  # its key, numbered
     int label  # its label, numbered
     # a later spec with lo >= 1 and a one-bit flag test: from start s it must begin within
@@ -154,7 +152,8 @@ cdef class CompiledSeqMatcher:
     cdef vector[TSet] tsets
     cdef vector[Pattern] pats
     cdef vector[int] need_idx
-    cdef vector[int] pat_ts
+    cdef vector[uint64_t] pat_ts  # per pattern: its specs' test sets, a bitset (ts_words words)
+    cdef int ts_words
     cdef vector[uint64_t] need_bs  # per pattern: its needed ids as a bitset over id indices (id_words words)
     cdef int id_words
     # the id table: slot (id * slot_mult) >> slot_shift holds an id's index (n_ids when empty), id_vals
@@ -275,10 +274,6 @@ cdef class CompiledSeqMatcher:
                 self.specs.push_back(sp)
             if p.fixed:
                 p.probe = -1
-            p.ts0 = <int>self.pat_ts.size()
-            for k in sorted({self.specs[p.s0 + k].tset for k in range(p.sn)}):
-                self.pat_ts.push_back(k)
-            p.tsn = <int>self.pat_ts.size() - p.ts0
             p.window = hi_sum <= 63
             never = not 0 <= need_bits <= _U64
             bits = 0
@@ -316,6 +311,12 @@ cdef class CompiledSeqMatcher:
             self.pats[pi].record = kid_list[pi] in kid_list[pi + 1:]
 
         self._id_table(ids)
+        self.ts_words = (<int>self.tsets.size() + 63) >> 6
+        self.pat_ts.assign(<size_t>P * self.ts_words, 0)
+        for pi in range(P):
+            for k in range(self.pats[pi].sn):
+                j = self.specs[self.pats[pi].s0 + k].tset
+                self.pat_ts[<size_t>pi * self.ts_words + (j >> 6)] |= (<uint64_t>1) << (j & 63)
         self.id_words = (self.n_ids + 64) >> 6
         self.need_bs.assign(<size_t>P * self.id_words, 0)
         for pi in range(P):
@@ -444,8 +445,9 @@ cdef class CompiledSeqMatcher:
         cdef int n_fs = self.n_flag_slots
         cdef int NB = (n + 64) >> 6  # words in a bitset over the positions 0..n
         cdef int IDW = self.id_words
+        cdef int TSW = self.ts_words
         cdef size_t n_ints = 6 * <size_t>n + 1 + <size_t>n_labels
-        cdef size_t words = 3 * <size_t>n + W + IDW + (<size_t>n_fs + n_ts + 5) * NB + n_ts + (n_ints + 1) // 2
+        cdef size_t words = 3 * <size_t>n + W + IDW + (<size_t>n_fs + n_ts + 5) * NB + n_ts + TSW + (n_ints + 1) // 2
         cdef uint64_t stackbuf[STACK_WORDS]
         cdef vector[uint64_t] heapbuf
         cdef uint64_t* buf = stackbuf
@@ -465,15 +467,17 @@ cdef class CompiledSeqMatcher:
         cdef uint64_t* pos_c = pos_b + NB
         cdef uint64_t* pos_d = pos_c + NB
         cdef IdHits ih
-        ih.n_pos = <int*>(pos_d + NB + n_ts)
+        ih.n_pos = <int*>(pos_d + NB + n_ts + TSW)
         ih.n_id = ih.n_pos + n
         ih.o_pos = ih.n_id + n
         ih.o_id = ih.o_pos + n
         cdef int* ends_buf = ih.o_id + n  # the ends of one start
         cdef int* flagged = ends_buf + (n + 1)  # the tokens with a flag bit asked for
         cdef int* label_state = flagged + n  # per label: -1 not asked yet, 0 out, 1 in
-        cdef const uint64_t** ts_ptr = <const uint64_t**>(pos_d + NB)  # per test set: its bitset, once made
-        memset(ts_ptr, 0, <size_t>n_ts * sizeof(uint64_t*))
+        cdef const uint64_t** ts_ptr = <const uint64_t**>(pos_d + NB)  # per test set asked for: its bitset
+        cdef uint64_t* ts_need = <uint64_t*>(ts_ptr + n_ts)  # the test sets asked for
+        for w in range(TSW):
+            ts_need[w] = 0
         for w in range(IDW):
             present[w] = 0
         for w in range(NB):
@@ -546,8 +550,9 @@ cdef class CompiledSeqMatcher:
         cdef int pi, lab
         cdef bint skip
         cdef const uint64_t* need_bs = self.need_bs.data()
+        cdef const uint64_t* pat_ts = self.pat_ts.data()
         cdef const uint64_t* nb
-        cdef uint64_t miss
+        cdef uint64_t miss, keep
         for w in range(W):
             x = cand[w]
             while x:
@@ -565,7 +570,11 @@ cdef class CompiledSeqMatcher:
                         label_state[lab] = self.label_names[lab] in labels
                     skip = not label_state[lab]
                 cand[w] &= ~((<uint64_t>skip) << k)
-                fneed |= pat.fbits & (<uint64_t>0 - <uint64_t>(not skip))
+                keep = <uint64_t>0 - <uint64_t>(not skip)
+                fneed |= pat.fbits & keep
+                nb = pat_ts + <size_t>(w * 64 + k) * TSW
+                for i in range(TSW):
+                    ts_need[i] |= nb[i] & keep
         # the tokens with the flag bits asked for, per bit: first which tokens (no branch), then their bits
         cdef const int* flag_slot = self.flag_slot
         cdef int n_flagged = 0
@@ -582,12 +591,27 @@ cdef class CompiledSeqMatcher:
                     x &= x - 1
                     f_toks[<size_t>flag_slot[j] * NB + (i >> 6)] |= (<uint64_t>1) << (i & 63)
 
+        # the bitsets of the test sets asked for
+        cdef const Test* tests = self.tests.data()
+        cdef const TSet* tsets = self.tsets.data()
+        cdef int ts
+        for w in range(TSW):
+            x = ts_need[w]
+            while x:
+                ts = w * 64 + __builtin_ctzll(x)
+                x &= x - 1
+                if tsets[ts].direct >= 0:
+                    ts_ptr[ts] = f_toks + <size_t>tsets[ts].direct * NB
+                elif tsets[ts].tn == 0:
+                    ts_ptr[ts] = valid
+                else:
+                    _tset_bits(tests + tsets[ts].t0, tsets[ts].tn, n, NB, bits, valid, f_toks, &ih,
+                               ts_bits + <size_t>ts * NB, pos_a)
+                    ts_ptr[ts] = ts_bits + <size_t>ts * NB
+
         # the runs
         cdef const Spec* specs = self.specs.data()
         cdef const Spec* sp
-        cdef const Test* tests = self.tests.data()
-        cdef const TSet* tsets = self.tsets.data()
-        cdef const int* pat_ts = self.pat_ts.data()
         cdef const uint64_t* starts
         cdef const uint64_t* pb
         cdef uint64_t y
@@ -602,7 +626,7 @@ cdef class CompiledSeqMatcher:
         hits.tsize = TAB_STACK
         hits.tcount = 0
         hits.tab_ready = False
-        cdef int si, s, e, q, c, wi, ne, ts
+        cdef int si, s, e, q, c, wi, ne
         cdef int64_t r
         cdef int* ends
         for w in range(W):
@@ -613,17 +637,6 @@ cdef class CompiledSeqMatcher:
                 pat = &pats[pi]
                 if specs[pat.s0].tn == 0:
                     raise IndexError("tuple index out of range")  # SeqMatcher's _starts: tests[0]
-                for k in range(pat.ts0, pat.ts0 + pat.tsn):
-                    ts = pat_ts[k]
-                    if ts_ptr[ts] == NULL:
-                        if tsets[ts].direct >= 0:
-                            ts_ptr[ts] = f_toks + <size_t>tsets[ts].direct * NB
-                        elif tsets[ts].tn == 0:
-                            ts_ptr[ts] = valid
-                        else:
-                            _tset_bits(tests + tsets[ts].t0, tsets[ts].tn, n, NB, bits, valid, f_toks, &ih,
-                                       ts_bits + <size_t>ts * NB, pos_a)
-                            ts_ptr[ts] = ts_bits + <size_t>ts * NB
                 starts = ts_ptr[specs[pat.s0].tset]
                 if pat.fixed:  # one end per start, s + the pattern's length, where every spec's tokens pass
                     q = 0
