@@ -36,8 +36,10 @@ from cpython.list cimport PyList_GET_ITEM, PyList_New, PyList_SET_ITEM
 from cpython.tuple cimport PyTuple_New, PyTuple_SET_ITEM
 from cpython.object cimport PyObject
 from cpython.ref cimport Py_INCREF
+from cython.operator cimport dereference as deref
 from libc.stdint cimport int64_t, uint64_t
 from libc.string cimport memcpy, memset
+from libcpp.unordered_map cimport unordered_map
 from libcpp.vector cimport vector
 
 from spacy.structs cimport LexemeC, TokenC
@@ -48,6 +50,7 @@ SPACY_VERSION_BUILT = BUILT_WITH_SPACY
 globals()["BUILT_WITH_SPACY"] = SPACY_VERSION_BUILT
 
 _U64 = (1 << 64) - 1
+_LABEL_CACHE_MAX = 1024  # `labels` objects remembered; the cache starts over beyond that
 cdef list _INTS = list(range(1024))  # the positions of the matches, made once
 
 
@@ -61,8 +64,6 @@ cdef enum:
     HIT_STACK = 128  # matches kept on the C stack, then on the heap
     TAB_STACK = 64  # slots of the table of matches remembered for later patterns (same key)
     N_INTS = 1024  # len(_INTS)
-    LABEL_BITS = 11
-    LABEL_SLOTS = 1 << LABEL_BITS  # `labels` objects remembered: up to half that, then the cache starts over
     COUNT_MAX = 1 << 30  # token counts are capped there
     PERFECT_MAX_BITS = 14  # the largest id table tried for a collision-free multiplier (16K slots)
 
@@ -79,16 +80,13 @@ cdef struct Spec:
     int tn
     int lo  # its count, lo..hi (both at most COUNT_MAX: no doc is that long)
     int hi
-    int tset  # its tests as a distinct set
-    int row  # the row of the per-doc bitsets holding the tokens passing its tests
+    int tset  # its tests as a distinct set (the bitset of the tokens passing them)
 
 
 cdef struct TSet:
     int t0
     int tn
     int direct  # -1: its bitset is computed; else one one-bit flag test wanted: that flag slot's bitset
-    int row  # its row of the per-doc bitsets: a flag slot's, the valid tokens' (no test), or its own
-    int cidx  # a computed set: its index among those, else -1
 
 
 cdef struct Pattern:
@@ -128,10 +126,6 @@ cdef struct Hits:
     bint tab_ready
 
 
-cdef inline size_t _label_slot(uint64_t key) noexcept nogil:
-    return ((key >> 4) * 0x9E3779B97F4A7C15ULL) >> (64 - LABEL_BITS)
-
-
 cdef inline bint _one_bit(uint64_t x) noexcept nogil:
     return x != 0 and (x & (x - 1)) == 0
 
@@ -158,11 +152,8 @@ cdef class CompiledSeqMatcher:
     cdef vector[TSet] tsets
     cdef vector[Pattern] pats
     cdef vector[int] need_idx
-    # per-doc token bitsets, in rows: the flag slots, then the test sets computed per doc, then the valid
-    # tokens; cts: the computed sets (their indices into tsets), pat_cts: each pattern's, as a bitset
-    cdef vector[int] cts
-    cdef vector[uint64_t] pat_cts
-    cdef int cts_words
+    cdef vector[uint64_t] pat_ts  # per pattern: its specs' test sets, a bitset (ts_words words)
+    cdef int ts_words
     cdef vector[uint64_t] need_bs  # per pattern: its needed ids as a bitset over id indices (id_words words)
     cdef int id_words
     # the id table: slot (id * slot_mult) >> slot_shift holds an id's index (n_ids when empty), id_vals
@@ -186,11 +177,9 @@ cdef class CompiledSeqMatcher:
     cdef uint64_t flag_bits
     cdef int flag_slot[64]
     cdef int n_flag_slots
-    # label masks per `labels` frozenset, offsets into label_masks: by the object (label_seen, an
-    # open-addressed table of object addresses, 0 empty, with label_offs; label_objects holds the objects
-    # so their addresses stay theirs) and by value (label_cache)
-    cdef uint64_t label_seen[LABEL_SLOTS]
-    cdef Py_ssize_t label_offs[LABEL_SLOTS]
+    # label masks per `labels` frozenset, offsets into label_masks: by the object (label_seen, which
+    # holds the objects in label_objects so their addresses stay theirs) and by value (label_cache)
+    cdef unordered_map[size_t, Py_ssize_t] label_seen
     cdef list label_objects
     cdef dict label_cache
     cdef vector[uint64_t] label_masks
@@ -206,7 +195,6 @@ cdef class CompiledSeqMatcher:
         self.label_names = []
         self.label_cache = {}
         self.label_objects = []
-        memset(self.label_seen, 0, sizeof(self.label_seen))
         self.flag_bits = 0
         self.n_flag_slots = 0
         cdef dict kids = {}
@@ -323,28 +311,12 @@ cdef class CompiledSeqMatcher:
             self.pats[pi].record = kid_list[pi] in kid_list[pi + 1:]
 
         self._id_table(ids)
-        cdef int n_fs = self.n_flag_slots
-        for j in range(<int>self.tsets.size()):
-            self.tsets[j].cidx = -1
-            if self.tsets[j].direct < 0 and self.tsets[j].tn:
-                self.tsets[j].cidx = <int>self.cts.size()
-                self.cts.push_back(j)
-        for j in range(<int>self.tsets.size()):
-            if self.tsets[j].direct >= 0:
-                self.tsets[j].row = self.tsets[j].direct
-            elif self.tsets[j].tn == 0:
-                self.tsets[j].row = n_fs + <int>self.cts.size()  # the valid tokens
-            else:
-                self.tsets[j].row = n_fs + self.tsets[j].cidx
-        for j in range(<int>self.specs.size()):
-            self.specs[j].row = self.tsets[self.specs[j].tset].row
-        self.cts_words = (<int>self.cts.size() + 63) >> 6
-        self.pat_cts.assign(<size_t>P * self.cts_words, 0)
+        self.ts_words = (<int>self.tsets.size() + 63) >> 6
+        self.pat_ts.assign(<size_t>P * self.ts_words, 0)
         for pi in range(P):
             for k in range(self.pats[pi].sn):
-                j = self.tsets[self.specs[self.pats[pi].s0 + k].tset].cidx
-                if j >= 0:
-                    self.pat_cts[<size_t>pi * self.cts_words + (j >> 6)] |= (<uint64_t>1) << (j & 63)
+                j = self.specs[self.pats[pi].s0 + k].tset
+                self.pat_ts[<size_t>pi * self.ts_words + (j >> 6)] |= (<uint64_t>1) << (j & 63)
         self.id_words = (self.n_ids + 64) >> 6
         self.need_bs.assign(<size_t>P * self.id_words, 0)
         for pi in range(P):
@@ -436,8 +408,8 @@ cdef class CompiledSeqMatcher:
     cdef Py_ssize_t _label_mask(self, labels) except -1:
         """The offset in label_masks of the mask of patterns whose label is in `labels` (a frozenset not
         seen before as an object)."""
-        if len(self.label_objects) >= LABEL_SLOTS // 2:
-            memset(self.label_seen, 0, sizeof(self.label_seen))
+        if len(self.label_objects) >= _LABEL_CACHE_MAX:
+            self.label_seen.clear()
             self.label_objects.clear()
             self.label_cache.clear()
             self.label_masks.clear()
@@ -458,12 +430,7 @@ cdef class CompiledSeqMatcher:
         else:
             off = found
         self.label_objects.append(labels)
-        cdef uint64_t key = <uint64_t><PyObject*>labels
-        cdef size_t h = _label_slot(key)
-        while self.label_seen[h]:
-            h = (h + 1) & (LABEL_SLOTS - 1)
-        self.label_seen[h] = key
-        self.label_offs[h] = off
+        self.label_seen[<size_t><PyObject*>labels] = off
         return off
 
     def __call__(self, Doc doc not None, labels=None):
@@ -478,10 +445,9 @@ cdef class CompiledSeqMatcher:
         cdef int n_fs = self.n_flag_slots
         cdef int NB = (n + 64) >> 6  # words in a bitset over the positions 0..n
         cdef int IDW = self.id_words
-        cdef int n_cts = <int>self.cts.size()
-        cdef int CTW = self.cts_words
+        cdef int TSW = self.ts_words
         cdef size_t n_ints = 6 * <size_t>n + 1 + <size_t>n_labels
-        cdef size_t words = 3 * <size_t>n + W + IDW + (<size_t>n_fs + n_cts + 5) * NB + CTW + (n_ints + 1) // 2
+        cdef size_t words = 3 * <size_t>n + W + IDW + (<size_t>n_fs + n_ts + 5) * NB + n_ts + TSW + (n_ints + 1) // 2
         cdef uint64_t stackbuf[STACK_WORDS]
         cdef vector[uint64_t] heapbuf
         cdef uint64_t* buf = stackbuf
@@ -494,23 +460,24 @@ cdef class CompiledSeqMatcher:
         cdef uint64_t* cand = orth + n  # the patterns to try, a bitset
         cdef uint64_t* present = cand + W  # the ids the doc has, a bitset over id indices (the dummy too)
         cdef uint64_t* f_toks = present + IDW  # per flag slot: the tokens with it (of the bits asked for)
-        cdef uint64_t* cts_bits = f_toks + <size_t>n_fs * NB  # per computed test set: the tokens passing it
-        cdef uint64_t* valid = cts_bits + <size_t>n_cts * NB  # the tokens (bits 0..n-1)
+        cdef uint64_t* ts_bits = f_toks + <size_t>n_fs * NB  # per test set: the tokens passing it
+        cdef uint64_t* valid = ts_bits + <size_t>n_ts * NB  # the tokens (bits 0..n-1)
         cdef uint64_t* pos_a = valid + NB  # position bitsets for the runs
         cdef uint64_t* pos_b = pos_a + NB
         cdef uint64_t* pos_c = pos_b + NB
         cdef uint64_t* pos_d = pos_c + NB
         cdef IdHits ih
-        cdef uint64_t* cts_need = pos_d + NB  # the computed test sets asked for
-        ih.n_pos = <int*>(cts_need + CTW)
+        ih.n_pos = <int*>(pos_d + NB + n_ts + TSW)
         ih.n_id = ih.n_pos + n
         ih.o_pos = ih.n_id + n
         ih.o_id = ih.o_pos + n
         cdef int* ends_buf = ih.o_id + n  # the ends of one start
         cdef int* flagged = ends_buf + (n + 1)  # the tokens with a flag bit asked for
         cdef int* label_state = flagged + n  # per label: -1 not asked yet, 0 out, 1 in
-        for w in range(CTW):
-            cts_need[w] = 0
+        cdef const uint64_t** ts_ptr = <const uint64_t**>(pos_d + NB)  # per test set asked for: its bitset
+        cdef uint64_t* ts_need = <uint64_t*>(ts_ptr + n_ts)  # the test sets asked for
+        for w in range(TSW):
+            ts_need[w] = 0
         for w in range(IDW):
             present[w] = 0
         for w in range(NB):
@@ -558,16 +525,15 @@ cdef class CompiledSeqMatcher:
         cdef bint lazy = False
         cdef const uint64_t* lmask
         cdef Py_ssize_t off
-        cdef uint64_t key
-        cdef size_t lh
+        cdef unordered_map[size_t, Py_ssize_t].iterator seen
         if labels is None:
             lmask = self.valid_mask.data()
         elif type(labels) is frozenset:
-            key = <uint64_t><PyObject*>labels
-            lh = _label_slot(key)
-            while self.label_seen[lh] != key and self.label_seen[lh]:
-                lh = (lh + 1) & (LABEL_SLOTS - 1)
-            off = self.label_offs[lh] if self.label_seen[lh] else self._label_mask(labels)
+            seen = self.label_seen.find(<size_t><PyObject*>labels)
+            if seen == self.label_seen.end():
+                off = self._label_mask(labels)
+            else:
+                off = deref(seen).second
             lmask = self.label_masks.data() + off
         else:  # any container: asked per label, as SeqMatcher asks, once needs are met
             lmask = self.valid_mask.data()
@@ -584,7 +550,7 @@ cdef class CompiledSeqMatcher:
         cdef int pi, lab
         cdef bint skip
         cdef const uint64_t* need_bs = self.need_bs.data()
-        cdef const uint64_t* pat_cts = self.pat_cts.data()
+        cdef const uint64_t* pat_ts = self.pat_ts.data()
         cdef const uint64_t* nb
         cdef uint64_t miss, keep
         for w in range(W):
@@ -606,9 +572,9 @@ cdef class CompiledSeqMatcher:
                 cand[w] &= ~((<uint64_t>skip) << k)
                 keep = <uint64_t>0 - <uint64_t>(not skip)
                 fneed |= pat.fbits & keep
-                nb = pat_cts + <size_t>(w * 64 + k) * CTW
-                for i in range(CTW):
-                    cts_need[i] |= nb[i] & keep
+                nb = pat_ts + <size_t>(w * 64 + k) * TSW
+                for i in range(TSW):
+                    ts_need[i] |= nb[i] & keep
         # the tokens with the flag bits asked for, per bit: first which tokens (no branch), then their bits
         cdef const int* flag_slot = self.flag_slot
         cdef int n_flagged = 0
@@ -625,19 +591,23 @@ cdef class CompiledSeqMatcher:
                     x &= x - 1
                     f_toks[<size_t>flag_slot[j] * NB + (i >> 6)] |= (<uint64_t>1) << (i & 63)
 
-        # the bitsets of the computed test sets asked for (the others are flag slots' or the valid tokens')
+        # the bitsets of the test sets asked for
         cdef const Test* tests = self.tests.data()
         cdef const TSet* tsets = self.tsets.data()
-        cdef const int* cts = self.cts.data()
         cdef int ts
-        for w in range(CTW):
-            x = cts_need[w]
+        for w in range(TSW):
+            x = ts_need[w]
             while x:
-                k = w * 64 + __builtin_ctzll(x)
+                ts = w * 64 + __builtin_ctzll(x)
                 x &= x - 1
-                ts = cts[k]
-                _tset_bits(tests + tsets[ts].t0, tsets[ts].tn, n, NB, bits, valid, f_toks, &ih,
-                           cts_bits + <size_t>k * NB, pos_a)
+                if tsets[ts].direct >= 0:
+                    ts_ptr[ts] = f_toks + <size_t>tsets[ts].direct * NB
+                elif tsets[ts].tn == 0:
+                    ts_ptr[ts] = valid
+                else:
+                    _tset_bits(tests + tsets[ts].t0, tsets[ts].tn, n, NB, bits, valid, f_toks, &ih,
+                               ts_bits + <size_t>ts * NB, pos_a)
+                    ts_ptr[ts] = ts_bits + <size_t>ts * NB
 
         # the runs
         cdef const Spec* specs = self.specs.data()
@@ -667,14 +637,14 @@ cdef class CompiledSeqMatcher:
                 pat = &pats[pi]
                 if specs[pat.s0].tn == 0:
                     raise IndexError("tuple index out of range")  # SeqMatcher's _starts: tests[0]
-                starts = f_toks + <size_t>specs[pat.s0].row * NB
+                starts = ts_ptr[specs[pat.s0].tset]
                 if pat.fixed:  # one end per start, s + the pattern's length, where every spec's tokens pass
                     q = 0
                     for wi in range(NB):
                         pos_a[wi] = starts[wi]
                     for si in range(pat.s0, pat.s0 + pat.sn):
                         sp = &specs[si]
-                        pb = f_toks + <size_t>sp.row * NB
+                        pb = ts_ptr[sp.tset]
                         r = 0
                         while r < sp.lo and q <= n:
                             for wi in range(NB):
@@ -711,9 +681,9 @@ cdef class CompiledSeqMatcher:
                         y &= y - 1
                         # _ends(specs, s): the ends, ascending
                         if pat.window:
-                            ne = _run_window(specs + pat.s0, pat.sn, s, NB, f_toks, ends_buf)
+                            ne = _run_window(specs + pat.s0, pat.sn, s, NB, ts_ptr, ends_buf)
                         else:
-                            ne = _run_bits(specs + pat.s0, pat.sn, s, NB, f_toks, pos_a, pos_c, pos_d, ends_buf)
+                            ne = _run_bits(specs + pat.s0, pat.sn, s, NB, ts_ptr, pos_a, pos_c, pos_d, ends_buf)
                         ends = ends_buf
                         for c in range(ne):
                             e = ends[c]
@@ -861,7 +831,7 @@ cdef void _tset_bits(const Test* t, int tn, int n, int NB, const uint64_t* bits,
                         out[pos[c] >> 6] &= ~((<uint64_t>1) << (pos[c] & 63))
 
 
-cdef int _run_bits(const Spec* specs, int sn, int s, int NB, const uint64_t* rows, uint64_t* cur,
+cdef int _run_bits(const Spec* specs, int sn, int s, int NB, const uint64_t** ts_ptr, uint64_t* cur,
                    uint64_t* reach, uint64_t* nxt, int* ends) noexcept nogil:
     """SeqMatcher's _ends(specs, s) on position bitsets: the ends, ascending, into `ends`; how many.
     Per spec: the positions after k tokens are those after k - 1 whose next token passes its tests,
@@ -875,7 +845,7 @@ cdef int _run_bits(const Spec* specs, int sn, int s, int NB, const uint64_t* row
         cur[w] = 0
     cur[s >> 6] = (<uint64_t>1) << (s & 63)
     for si in range(sn):
-        pb = rows + <size_t>specs[si].row * NB
+        pb = ts_ptr[specs[si].tset]
         lo = specs[si].lo
         hi = specs[si].hi
         for w in range(NB):
@@ -934,13 +904,13 @@ cdef inline uint64_t _window(const uint64_t* bs, int s, int NB) noexcept nogil:
     return r
 
 
-cdef int _run_window(const Spec* specs, int sn, int s, int NB, const uint64_t* rows, int* ends) noexcept nogil:
+cdef int _run_window(const Spec* specs, int sn, int s, int NB, const uint64_t** ts_ptr, int* ends) noexcept nogil:
     """_run_bits for a pattern spanning at most 63 tokens: positions s..s+63 in one word (bit k: s + k)."""
     cdef int si, m
     cdef int64_t k, lo, hi
     cdef uint64_t cur = 1, nxt, reach, pw
     for si in range(sn):
-        pw = _window(rows + <size_t>specs[si].row * NB, s, NB)
+        pw = _window(ts_ptr[specs[si].tset], s, NB)
         lo = specs[si].lo
         hi = specs[si].hi
         nxt = cur if lo == 0 else 0
