@@ -249,3 +249,138 @@ def test_random_patterns_and_docs(nlp):
             for i in rng.sample(range(len(doc)), min(len(doc), 2)):
                 doc[i].norm_ = rng.choice(WORDS).lower()
             _check(seq, compiled, doc, rng)
+
+
+# --- what the compiled matcher's indexing and per-doc structures add -----------------------------
+# Patterns are tried by an index (one needed id or flag bit each, or always), per-doc token bitsets
+# span several 64-bit words in long docs, the per-call scratch moves to the heap past ~150 tokens,
+# label masks are cached per `labels` object, and a large id table falls back to probing.
+
+
+def _compare(seq, compiled, docs, label_sets):
+    for doc in docs:
+        for labels in label_sets:
+            assert compiled(doc, labels) == seq(doc, labels), (doc.text[:60], labels)
+
+
+def test_patterns_needing_nothing_are_always_tried(nlp):
+    # no needed id or flag bit (negated tests, empty tests after the first): indexed as "always"
+    patterns = {
+        "negonly": [[{"FLAG20": False}, {"FLAG21": False, "OP": "{1,2}"}]],
+        "neg_then_any": [[{"LIKE_NUM": False}, {"OP": "{0,3}"}, {"FLAG21": False}]],
+        "platform:neg": [[{"FLAG21": False, "FLAG20": False}, {"NORM": "buy", "OP": "?"}]],
+        "buy": [[{"NORM": "buy"}, {"FLAG20": True, "OP": "*"}]],
+    }
+    seq = SeqMatcher(nlp.vocab, patterns)
+    assert any(not need_bits and not need_ids for _, _, _, need_bits, need_ids, _ in seq.patterns)
+    compiled = CompiledSeqMatcher(seq)
+    docs = [nlp(t) for t in HAND_TEXTS] + [Doc(nlp.vocab, words=w) for w in (["!"], ["a"], ["x", "!", "?"])]
+    _compare(seq, compiled, docs, [None, frozenset(), frozenset({"negonly"}), frozenset({"platform"}),
+                                   frozenset({"buy", "neg_then_any"}), {"negonly", "buy"}, ["platform"]])
+
+
+def test_an_empty_first_spec_fails_as_in_seqmatcher(nlp):
+    # SeqMatcher's _starts reads tests[0]: a pattern that reaches it with no first test raises IndexError
+    seq = SeqMatcher(nlp.vocab, {"buy": [[{"NORM": "buy"}]], "odd": [[{}, {"NORM": "review"}]]})
+    compiled = CompiledSeqMatcher(seq)
+    for text in ["buy a b", "review", "buy review"]:
+        doc = nlp(text)
+        for labels in (frozenset({"buy"}), None, frozenset({"odd"})):
+            try:
+                expected = seq(doc, labels)
+            except IndexError:
+                with pytest.raises(IndexError):
+                    compiled(doc, labels)
+            else:
+                assert compiled(doc, labels) == expected, (text, labels)
+    with pytest.raises(IndexError):
+        seq(nlp("review"))
+    assert compiled(nlp("review"), frozenset({"buy"})) == seq(nlp("review"), frozenset({"buy"})) == []
+
+
+def test_labels_as_any_container_and_many_objects(real):
+    # a mask per frozenset object (found by address, computed once per value), any other container asked
+    # label by label; more objects than the cache keeps makes it start over
+    seq, compiled, docs = real
+    labels = sorted({label for *_, label in seq.patterns})
+    rng = random.Random(99)
+    some = docs[:: max(1, len(docs) // 60)]
+    for round_ in range(3):
+        objects = [frozenset(rng.sample(labels, rng.randint(0, len(labels)))) for _ in range(700)]
+        for k, doc in enumerate(some):
+            for subset in objects[k::len(some)][:12]:
+                expected = seq(doc, subset)
+                assert compiled(doc, subset) == expected
+                assert compiled(doc, frozenset(subset)) == expected  # an equal, other object
+                assert compiled(doc, set(subset)) == expected
+                assert compiled(doc, sorted(subset)) == expected
+
+
+def test_long_docs(nlp):
+    # multi-word bitsets (spans of 63 tokens or more too), starts near the word edges, heap scratch
+    patterns = dict(HAND_PATTERNS)
+    patterns["long_gap"] = [[{"NORM": "buy"}, {"OP": "{0,80}"}, {"ORTH": "x"}],
+                            [{"FLAG20": True}, {"FLAG21": False, "OP": "{60,70}"}, {"ORTH": "!"}]]
+    patterns["run"] = [[{"FLAG20": True, "OP": "{2,}"}, {"ORTH": "!"}]]
+    seq = SeqMatcher(nlp.vocab, patterns)
+    compiled = CompiledSeqMatcher(seq)
+    rng = random.Random(2024)
+    for size in (63, 64, 65, 127, 128, 129, 200, 450, 1300):
+        for _ in range(3):
+            words = [rng.choice(WORDS + ["a", "a", "b", "x"]) for _ in range(size)]
+            doc = Doc(nlp.vocab, words=words)
+            _check(seq, compiled, doc, rng)
+    doc = Doc(nlp.vocab, words=["a"] * 300 + ["!"])  # one long run: many ends
+    _check(seq, compiled, doc, rng)
+
+
+def test_many_ids_use_a_probing_table(nlp):
+    # too many ids for a collision-free multiplier within the largest table tried: linear probing
+    words = [f"word{i}" for i in range(2500)]
+    patterns = {f"cue{i % 40}": [] for i in range(40)}
+    for i, word in enumerate(words):
+        patterns[f"cue{i % 40}"].append([{"NORM": word}, {"NORM": words[(i * 7) % len(words)], "OP": "?"}])
+    seq = SeqMatcher(nlp.vocab, patterns)
+    compiled = CompiledSeqMatcher(seq)
+    assert not compiled.perfect
+    assert CompiledSeqMatcher(SeqMatcher(nlp.vocab, HAND_PATTERNS)).perfect
+    rng = random.Random(5)
+    for _ in range(30):
+        doc = Doc(nlp.vocab, words=[rng.choice(words[:300] + WORDS) for _ in range(rng.choice([5, 40, 150]))])
+        _check(seq, compiled, doc, rng)
+
+
+def test_pattern_tuples_beyond_what_seqmatcher_builds(nlp):
+    # SeqMatcher's tuples made by hand: a flag test of two bits, NORM and ORTH tests wanted False
+    seq = SeqMatcher(nlp.vocab, HAND_PATTERNS)
+    strings = nlp.vocab.strings
+    two_bits = (1 << 20) | (1 << 21)
+    extra = [
+        ((0, two_bits, True), (1, strings.add("buy"), False)),
+        ((2, strings.add("x"), False), (0, two_bits, False)),
+        ((0, two_bits, True),),
+    ]
+    for k, first in enumerate(extra):
+        # [first] [FLAG20]{1,3} [the next one's first]{0,2}
+        specs = ((first, 1, 1), (((0, 1 << 20, True),), 1, 3), (extra[(k + 1) % len(extra)], 0, 2))
+        name = f"hand{k}"
+        seq.patterns.append((strings.add(name), name, specs, 0, frozenset(), name))
+    compiled = CompiledSeqMatcher(seq)
+    rng = random.Random(17)
+    for text in HAND_TEXTS:
+        _check(seq, compiled, nlp(text), rng)
+    for _ in range(40):
+        doc = Doc(nlp.vocab, words=[rng.choice(WORDS) for _ in range(rng.choice([3, 20, 90]))])
+        _check(seq, compiled, doc, rng)
+
+
+def test_docs_from_another_vocab(nlp):
+    # SeqMatcher reads the flags from its own vocab; so does the compiled matcher for a foreign doc
+    other = spacy.blank("en")
+    other.vocab.add_flag(lambda t: t in LETTERS, flag_id=20)
+    other.vocab.add_flag(lambda t: t in {"!"}, flag_id=21)  # not MARKS: its flags differ from nlp's
+    seq = SeqMatcher(nlp.vocab, HAND_PATTERNS)
+    compiled = CompiledSeqMatcher(seq)
+    rng = random.Random(8)
+    for text in HAND_TEXTS:
+        _check(seq, compiled, other(text), rng)

@@ -4,24 +4,27 @@
 `CompiledSeqMatcher(seq_matcher)` copies a built SeqMatcher's `.patterns` into flat C arrays;
 `matcher(doc, labels)` returns exactly the list `seq_matcher(doc, labels)` returns, same tuples in the
 same order. Tokens are read straight from `doc.c` (token NORM, lexeme ORTH and flag word), with no
-per-token Python objects.
+per-token Python objects; Python objects are made only for the matches found.
 
 Which patterns are tried: each pattern is indexed under one thing the doc must have for it to match
-(one of its needed NORM/ORTH ids, else one of its needed flag bits; a pattern needing neither is
-always tried). One pass over the tokens ORs their flag words and looks each token's NORM and ORTH up
-in a table of the ids the patterns use (a multiplier giving each id its own slot is searched for at
-construction, so a look is one load and no branch). The patterns indexed under what the doc has,
-masked by those whose label is in `labels` (a bitmask cached per `labels` frozenset, by the object),
-are then checked against all their needs exactly as SeqMatcher checks them and run in pattern order,
-so the matches come out in SeqMatcher's order. Python objects are made only for the matches found.
+(its least shared needed NORM/ORTH id, else its least shared needed flag bit; a pattern needing
+neither is always tried). One pass over the tokens ORs their flag words, and each token's NORM and
+ORTH are looked up in a table of the ids the patterns use (a multiplier giving each id its own slot
+is searched for at construction, so a look is one load and no branch; with too many ids, linear
+probing). The patterns indexed under what the doc has, masked by those whose label is in `labels` (a
+mask per `labels` frozenset, found by the object's address, made once per value; any other container
+is asked label by label as SeqMatcher asks), are checked against all their needs exactly as
+SeqMatcher checks them, then run in pattern order, so the matches come out in SeqMatcher's order.
 
-How a pattern runs: each distinct set of token tests gets, per doc and when first needed, the bitset
-of the tokens passing it (flag bits from one pass over the tokens with the bits asked for, ids from
-the table's hits). The start tokens are the first spec's bitset; a spec with fixed count (lo == hi)
-everywhere needs one end per start; otherwise SeqMatcher's `_ends` is run on position bitsets (spec by
-spec, positions after k tokens = positions after k - 1, where the next token passes, shifted by one).
-A pattern with a later one-bit flag spec of lo >= 1 first checks that a token with that flag lies in
-the window where that spec must begin, and skips the start otherwise.
+How a pattern runs: per doc, token bitsets in rows: one per one-bit flag test's bit (made for the
+bits the doc's candidate patterns test, from the tokens that have them), one per other distinct set
+of tests those patterns use (ids from the table's hits), one of all tokens; each spec names its row.
+The starts are the first spec's row. A pattern whose specs all have fixed counts (lo == hi) ends at
+start + its length where every spec's row, shifted to its offset, has the token: all starts at once.
+Otherwise SeqMatcher's `_ends` runs per start on position bitsets (spec by spec, the positions after k
+tokens are those after k - 1 whose next token is in the row, shifted by one): in one 64-bit word when
+the pattern spans at most 63 tokens. A pattern with a later one-bit flag spec of lo >= 1 first keeps
+only the starts with a token of that flag in the window where that spec must begin.
 
 Order: the ends of one start come out ascending (bitset order), as SeqMatcher gives them.
 
@@ -36,10 +39,8 @@ from cpython.list cimport PyList_GET_ITEM, PyList_New, PyList_SET_ITEM
 from cpython.tuple cimport PyTuple_New, PyTuple_SET_ITEM
 from cpython.object cimport PyObject
 from cpython.ref cimport Py_INCREF
-from cython.operator cimport dereference as deref
 from libc.stdint cimport int64_t, uint64_t
-from libc.string cimport memcpy, memset
-from libcpp.unordered_map cimport unordered_map
+from libc.string cimport memset
 from libcpp.vector cimport vector
 
 from spacy.structs cimport LexemeC, TokenC
@@ -50,7 +51,6 @@ SPACY_VERSION_BUILT = BUILT_WITH_SPACY
 globals()["BUILT_WITH_SPACY"] = SPACY_VERSION_BUILT
 
 _U64 = (1 << 64) - 1
-_LABEL_CACHE_MAX = 1024  # `labels` objects remembered; the cache starts over beyond that
 cdef list _INTS = list(range(1024))  # the positions of the matches, made once
 
 
@@ -64,6 +64,8 @@ cdef enum:
     HIT_STACK = 128  # matches kept on the C stack, then on the heap
     TAB_STACK = 64  # slots of the table of matches remembered for later patterns (same key)
     N_INTS = 1024  # len(_INTS)
+    LABEL_BITS = 11
+    LABEL_SLOTS = 1 << LABEL_BITS  # `labels` objects remembered: up to half that, then the cache starts over
     COUNT_MAX = 1 << 30  # token counts are capped there
     PERFECT_MAX_BITS = 14  # the largest id table tried for a collision-free multiplier (16K slots)
 
@@ -80,13 +82,16 @@ cdef struct Spec:
     int tn
     int lo  # its count, lo..hi (both at most COUNT_MAX: no doc is that long)
     int hi
-    int tset  # its tests as a distinct set (the bitset of the tokens passing them)
+    int tset  # its tests as a distinct set
+    int row  # the row of the per-doc bitsets holding the tokens passing its tests
 
 
 cdef struct TSet:
     int t0
     int tn
     int direct  # -1: its bitset is computed; else one one-bit flag test wanted: that flag slot's bitset
+    int row  # its row of the per-doc bitsets: a flag slot's, the valid tokens' (no test), or its own
+    int cidx  # a computed set: its index among those, else -1
 
 
 cdef struct Pattern:
@@ -126,6 +131,10 @@ cdef struct Hits:
     bint tab_ready
 
 
+cdef inline size_t _label_slot(uint64_t key) noexcept nogil:
+    return ((key >> 4) * 0x9E3779B97F4A7C15ULL) >> (64 - LABEL_BITS)
+
+
 cdef inline bint _one_bit(uint64_t x) noexcept nogil:
     return x != 0 and (x & (x - 1)) == 0
 
@@ -135,10 +144,6 @@ cdef inline uint64_t _mix(uint64_t x) noexcept nogil:
     x *= 0xff51afd7ed558ccdULL
     x ^= x >> 33
     return x
-
-
-cdef inline bint _has(const uint64_t* bs, int i) noexcept nogil:
-    return (bs[i >> 6] >> (i & 63)) & 1
 
 
 cdef class CompiledSeqMatcher:
@@ -151,9 +156,11 @@ cdef class CompiledSeqMatcher:
     cdef vector[Spec] specs
     cdef vector[TSet] tsets
     cdef vector[Pattern] pats
-    cdef vector[int] need_idx
-    cdef vector[uint64_t] pat_ts  # per pattern: its specs' test sets, a bitset (ts_words words)
-    cdef int ts_words
+    # per-doc token bitsets, in rows: the flag slots, then the test sets computed per doc, then the valid
+    # tokens; cts: the computed sets (their indices into tsets), pat_cts: each pattern's, as a bitset
+    cdef vector[int] cts
+    cdef vector[uint64_t] pat_cts
+    cdef int cts_words
     cdef vector[uint64_t] need_bs  # per pattern: its needed ids as a bitset over id indices (id_words words)
     cdef int id_words
     # the id table: slot (id * slot_mult) >> slot_shift holds an id's index (n_ids when empty), id_vals
@@ -163,7 +170,7 @@ cdef class CompiledSeqMatcher:
     cdef vector[uint64_t] id_vals
     cdef uint64_t slot_mult
     cdef int slot_shift
-    cdef bint perfect
+    cdef readonly bint perfect  # (readable for the tests)
     cdef int n_ids
     cdef int n_patterns
     cdef int n_words  # 64-bit words in a pattern mask
@@ -177,9 +184,11 @@ cdef class CompiledSeqMatcher:
     cdef uint64_t flag_bits
     cdef int flag_slot[64]
     cdef int n_flag_slots
-    # label masks per `labels` frozenset, offsets into label_masks: by the object (label_seen, which
-    # holds the objects in label_objects so their addresses stay theirs) and by value (label_cache)
-    cdef unordered_map[size_t, Py_ssize_t] label_seen
+    # label masks per `labels` frozenset, offsets into label_masks: by the object (label_seen, an
+    # open-addressed table of object addresses, 0 empty, with label_offs; label_objects holds the objects
+    # so their addresses stay theirs) and by value (label_cache)
+    cdef uint64_t label_seen[LABEL_SLOTS]
+    cdef Py_ssize_t label_offs[LABEL_SLOTS]
     cdef list label_objects
     cdef dict label_cache
     cdef vector[uint64_t] label_masks
@@ -195,6 +204,7 @@ cdef class CompiledSeqMatcher:
         self.label_names = []
         self.label_cache = {}
         self.label_objects = []
+        memset(self.label_seen, 0, sizeof(self.label_seen))
         self.flag_bits = 0
         self.n_flag_slots = 0
         cdef dict kids = {}
@@ -280,7 +290,6 @@ cdef class CompiledSeqMatcher:
             if not never:
                 bits = need_bits
             p.bits = bits
-            n0 = <int>self.need_idx.size()
             idx = []
             for value in sorted(need_ids):
                 if not 0 <= value <= _U64:
@@ -289,7 +298,6 @@ cdef class CompiledSeqMatcher:
                 if value not in id_index:
                     id_index[value] = len(ids)
                     ids.append(value)
-                self.need_idx.push_back(id_index[value])
                 idx.append(id_index[value])
             needs.append((never, bits, idx))
             if key not in kids:
@@ -306,17 +314,38 @@ cdef class CompiledSeqMatcher:
         self.n_ids = len(ids)
         cdef int P = self.n_patterns
         cdef int pi, j
+        first = {}
+        last = {}
         for pi in range(P):
-            self.pats[pi].check = kid_list[pi] in kid_list[:pi]
-            self.pats[pi].record = kid_list[pi] in kid_list[pi + 1:]
+            first.setdefault(kid_list[pi], pi)
+            last[kid_list[pi]] = pi
+        for pi in range(P):
+            self.pats[pi].check = first[kid_list[pi]] < pi
+            self.pats[pi].record = last[kid_list[pi]] > pi
 
         self._id_table(ids)
-        self.ts_words = (<int>self.tsets.size() + 63) >> 6
-        self.pat_ts.assign(<size_t>P * self.ts_words, 0)
+        cdef int n_fs = self.n_flag_slots
+        for j in range(<int>self.tsets.size()):
+            self.tsets[j].cidx = -1
+            if self.tsets[j].direct < 0 and self.tsets[j].tn:
+                self.tsets[j].cidx = <int>self.cts.size()
+                self.cts.push_back(j)
+        for j in range(<int>self.tsets.size()):
+            if self.tsets[j].direct >= 0:
+                self.tsets[j].row = self.tsets[j].direct
+            elif self.tsets[j].tn == 0:
+                self.tsets[j].row = n_fs + <int>self.cts.size()  # the valid tokens
+            else:
+                self.tsets[j].row = n_fs + self.tsets[j].cidx
+        for j in range(<int>self.specs.size()):
+            self.specs[j].row = self.tsets[self.specs[j].tset].row
+        self.cts_words = (<int>self.cts.size() + 63) >> 6
+        self.pat_cts.assign(<size_t>P * self.cts_words, 0)
         for pi in range(P):
             for k in range(self.pats[pi].sn):
-                j = self.specs[self.pats[pi].s0 + k].tset
-                self.pat_ts[<size_t>pi * self.ts_words + (j >> 6)] |= (<uint64_t>1) << (j & 63)
+                j = self.tsets[self.specs[self.pats[pi].s0 + k].tset].cidx
+                if j >= 0:
+                    self.pat_cts[<size_t>pi * self.cts_words + (j >> 6)] |= (<uint64_t>1) << (j & 63)
         self.id_words = (self.n_ids + 64) >> 6
         self.need_bs.assign(<size_t>P * self.id_words, 0)
         for pi in range(P):
@@ -408,8 +437,8 @@ cdef class CompiledSeqMatcher:
     cdef Py_ssize_t _label_mask(self, labels) except -1:
         """The offset in label_masks of the mask of patterns whose label is in `labels` (a frozenset not
         seen before as an object)."""
-        if len(self.label_objects) >= _LABEL_CACHE_MAX:
-            self.label_seen.clear()
+        if len(self.label_objects) >= LABEL_SLOTS // 2:
+            memset(self.label_seen, 0, sizeof(self.label_seen))
             self.label_objects.clear()
             self.label_cache.clear()
             self.label_masks.clear()
@@ -430,7 +459,12 @@ cdef class CompiledSeqMatcher:
         else:
             off = found
         self.label_objects.append(labels)
-        self.label_seen[<size_t><PyObject*>labels] = off
+        cdef uint64_t key = <uint64_t><PyObject*>labels
+        cdef size_t h = _label_slot(key)
+        while self.label_seen[h]:
+            h = (h + 1) & (LABEL_SLOTS - 1)
+        self.label_seen[h] = key
+        self.label_offs[h] = off
         return off
 
     def __call__(self, Doc doc not None, labels=None):
@@ -445,9 +479,10 @@ cdef class CompiledSeqMatcher:
         cdef int n_fs = self.n_flag_slots
         cdef int NB = (n + 64) >> 6  # words in a bitset over the positions 0..n
         cdef int IDW = self.id_words
-        cdef int TSW = self.ts_words
+        cdef int n_cts = <int>self.cts.size()
+        cdef int CTW = self.cts_words
         cdef size_t n_ints = 6 * <size_t>n + 1 + <size_t>n_labels
-        cdef size_t words = 3 * <size_t>n + W + IDW + (<size_t>n_fs + n_ts + 5) * NB + n_ts + TSW + (n_ints + 1) // 2
+        cdef size_t words = 3 * <size_t>n + W + IDW + (<size_t>n_fs + n_cts + 5) * NB + CTW + (n_ints + 1) // 2
         cdef uint64_t stackbuf[STACK_WORDS]
         cdef vector[uint64_t] heapbuf
         cdef uint64_t* buf = stackbuf
@@ -460,24 +495,23 @@ cdef class CompiledSeqMatcher:
         cdef uint64_t* cand = orth + n  # the patterns to try, a bitset
         cdef uint64_t* present = cand + W  # the ids the doc has, a bitset over id indices (the dummy too)
         cdef uint64_t* f_toks = present + IDW  # per flag slot: the tokens with it (of the bits asked for)
-        cdef uint64_t* ts_bits = f_toks + <size_t>n_fs * NB  # per test set: the tokens passing it
-        cdef uint64_t* valid = ts_bits + <size_t>n_ts * NB  # the tokens (bits 0..n-1)
+        cdef uint64_t* cts_bits = f_toks + <size_t>n_fs * NB  # per computed test set: the tokens passing it
+        cdef uint64_t* valid = cts_bits + <size_t>n_cts * NB  # the tokens (bits 0..n-1)
         cdef uint64_t* pos_a = valid + NB  # position bitsets for the runs
         cdef uint64_t* pos_b = pos_a + NB
         cdef uint64_t* pos_c = pos_b + NB
         cdef uint64_t* pos_d = pos_c + NB
         cdef IdHits ih
-        ih.n_pos = <int*>(pos_d + NB + n_ts + TSW)
+        cdef uint64_t* cts_need = pos_d + NB  # the computed test sets asked for
+        ih.n_pos = <int*>(cts_need + CTW)
         ih.n_id = ih.n_pos + n
         ih.o_pos = ih.n_id + n
         ih.o_id = ih.o_pos + n
         cdef int* ends_buf = ih.o_id + n  # the ends of one start
         cdef int* flagged = ends_buf + (n + 1)  # the tokens with a flag bit asked for
         cdef int* label_state = flagged + n  # per label: -1 not asked yet, 0 out, 1 in
-        cdef const uint64_t** ts_ptr = <const uint64_t**>(pos_d + NB)  # per test set asked for: its bitset
-        cdef uint64_t* ts_need = <uint64_t*>(ts_ptr + n_ts)  # the test sets asked for
-        for w in range(TSW):
-            ts_need[w] = 0
+        for w in range(CTW):
+            cts_need[w] = 0
         for w in range(IDW):
             present[w] = 0
         for w in range(NB):
@@ -525,15 +559,16 @@ cdef class CompiledSeqMatcher:
         cdef bint lazy = False
         cdef const uint64_t* lmask
         cdef Py_ssize_t off
-        cdef unordered_map[size_t, Py_ssize_t].iterator seen
+        cdef uint64_t key
+        cdef size_t lh
         if labels is None:
             lmask = self.valid_mask.data()
         elif type(labels) is frozenset:
-            seen = self.label_seen.find(<size_t><PyObject*>labels)
-            if seen == self.label_seen.end():
-                off = self._label_mask(labels)
-            else:
-                off = deref(seen).second
+            key = <uint64_t><PyObject*>labels
+            lh = _label_slot(key)
+            while self.label_seen[lh] != key and self.label_seen[lh]:
+                lh = (lh + 1) & (LABEL_SLOTS - 1)
+            off = self.label_offs[lh] if self.label_seen[lh] else self._label_mask(labels)
             lmask = self.label_masks.data() + off
         else:  # any container: asked per label, as SeqMatcher asks, once needs are met
             lmask = self.valid_mask.data()
@@ -550,7 +585,7 @@ cdef class CompiledSeqMatcher:
         cdef int pi, lab
         cdef bint skip
         cdef const uint64_t* need_bs = self.need_bs.data()
-        cdef const uint64_t* pat_ts = self.pat_ts.data()
+        cdef const uint64_t* pat_cts = self.pat_cts.data()
         cdef const uint64_t* nb
         cdef uint64_t miss, keep
         for w in range(W):
@@ -572,9 +607,9 @@ cdef class CompiledSeqMatcher:
                 cand[w] &= ~((<uint64_t>skip) << k)
                 keep = <uint64_t>0 - <uint64_t>(not skip)
                 fneed |= pat.fbits & keep
-                nb = pat_ts + <size_t>(w * 64 + k) * TSW
-                for i in range(TSW):
-                    ts_need[i] |= nb[i] & keep
+                nb = pat_cts + <size_t>(w * 64 + k) * CTW
+                for i in range(CTW):
+                    cts_need[i] |= nb[i] & keep
         # the tokens with the flag bits asked for, per bit: first which tokens (no branch), then their bits
         cdef const int* flag_slot = self.flag_slot
         cdef int n_flagged = 0
@@ -591,23 +626,19 @@ cdef class CompiledSeqMatcher:
                     x &= x - 1
                     f_toks[<size_t>flag_slot[j] * NB + (i >> 6)] |= (<uint64_t>1) << (i & 63)
 
-        # the bitsets of the test sets asked for
+        # the bitsets of the computed test sets asked for (the others are flag slots' or the valid tokens')
         cdef const Test* tests = self.tests.data()
         cdef const TSet* tsets = self.tsets.data()
+        cdef const int* cts = self.cts.data()
         cdef int ts
-        for w in range(TSW):
-            x = ts_need[w]
+        for w in range(CTW):
+            x = cts_need[w]
             while x:
-                ts = w * 64 + __builtin_ctzll(x)
+                k = w * 64 + __builtin_ctzll(x)
                 x &= x - 1
-                if tsets[ts].direct >= 0:
-                    ts_ptr[ts] = f_toks + <size_t>tsets[ts].direct * NB
-                elif tsets[ts].tn == 0:
-                    ts_ptr[ts] = valid
-                else:
-                    _tset_bits(tests + tsets[ts].t0, tsets[ts].tn, n, NB, bits, valid, f_toks, &ih,
-                               ts_bits + <size_t>ts * NB, pos_a)
-                    ts_ptr[ts] = ts_bits + <size_t>ts * NB
+                ts = cts[k]
+                _tset_bits(tests + tsets[ts].t0, tsets[ts].tn, n, NB, bits, valid, f_toks, &ih,
+                           cts_bits + <size_t>k * NB, pos_a)
 
         # the runs
         cdef const Spec* specs = self.specs.data()
@@ -637,14 +668,14 @@ cdef class CompiledSeqMatcher:
                 pat = &pats[pi]
                 if specs[pat.s0].tn == 0:
                     raise IndexError("tuple index out of range")  # SeqMatcher's _starts: tests[0]
-                starts = ts_ptr[specs[pat.s0].tset]
+                starts = f_toks + <size_t>specs[pat.s0].row * NB
                 if pat.fixed:  # one end per start, s + the pattern's length, where every spec's tokens pass
                     q = 0
                     for wi in range(NB):
                         pos_a[wi] = starts[wi]
                     for si in range(pat.s0, pat.s0 + pat.sn):
                         sp = &specs[si]
-                        pb = ts_ptr[sp.tset]
+                        pb = f_toks + <size_t>sp.row * NB
                         r = 0
                         while r < sp.lo and q <= n:
                             for wi in range(NB):
@@ -681,9 +712,9 @@ cdef class CompiledSeqMatcher:
                         y &= y - 1
                         # _ends(specs, s): the ends, ascending
                         if pat.window:
-                            ne = _run_window(specs + pat.s0, pat.sn, s, NB, ts_ptr, ends_buf)
+                            ne = _run_window(specs + pat.s0, pat.sn, s, NB, f_toks, ends_buf)
                         else:
-                            ne = _run_bits(specs + pat.s0, pat.sn, s, NB, ts_ptr, pos_a, pos_c, pos_d, ends_buf)
+                            ne = _run_bits(specs + pat.s0, pat.sn, s, NB, f_toks, pos_a, pos_c, pos_d, ends_buf)
                         ends = ends_buf
                         for c in range(ne):
                             e = ends[c]
@@ -831,7 +862,7 @@ cdef void _tset_bits(const Test* t, int tn, int n, int NB, const uint64_t* bits,
                         out[pos[c] >> 6] &= ~((<uint64_t>1) << (pos[c] & 63))
 
 
-cdef int _run_bits(const Spec* specs, int sn, int s, int NB, const uint64_t** ts_ptr, uint64_t* cur,
+cdef int _run_bits(const Spec* specs, int sn, int s, int NB, const uint64_t* rows, uint64_t* cur,
                    uint64_t* reach, uint64_t* nxt, int* ends) noexcept nogil:
     """SeqMatcher's _ends(specs, s) on position bitsets: the ends, ascending, into `ends`; how many.
     Per spec: the positions after k tokens are those after k - 1 whose next token passes its tests,
@@ -845,7 +876,7 @@ cdef int _run_bits(const Spec* specs, int sn, int s, int NB, const uint64_t** ts
         cur[w] = 0
     cur[s >> 6] = (<uint64_t>1) << (s & 63)
     for si in range(sn):
-        pb = ts_ptr[specs[si].tset]
+        pb = rows + <size_t>specs[si].row * NB
         lo = specs[si].lo
         hi = specs[si].hi
         for w in range(NB):
@@ -904,13 +935,13 @@ cdef inline uint64_t _window(const uint64_t* bs, int s, int NB) noexcept nogil:
     return r
 
 
-cdef int _run_window(const Spec* specs, int sn, int s, int NB, const uint64_t** ts_ptr, int* ends) noexcept nogil:
+cdef int _run_window(const Spec* specs, int sn, int s, int NB, const uint64_t* rows, int* ends) noexcept nogil:
     """_run_bits for a pattern spanning at most 63 tokens: positions s..s+63 in one word (bit k: s + k)."""
     cdef int si, m
     cdef int64_t k, lo, hi
     cdef uint64_t cur = 1, nxt, reach, pw
     for si in range(sn):
-        pw = _window(ts_ptr[specs[si].tset], s, NB)
+        pw = _window(rows + <size_t>specs[si].row * NB, s, NB)
         lo = specs[si].lo
         hi = specs[si].hi
         nxt = cur if lo == 0 else 0
@@ -932,23 +963,6 @@ cdef int _run_window(const Spec* specs, int sn, int s, int NB, const uint64_t** 
         cur &= cur - 1
         m += 1
     return m
-
-
-cdef inline bint _any_in(const uint64_t* bs, int64_t a, int64_t b, int n) noexcept nogil:
-    """Whether the bitset bs over n tokens has a token in [a, b]."""
-    if b > n - 1:
-        b = n - 1
-    if a > b:
-        return False
-    cdef int64_t wa = a >> 6, wb = b >> 6, w
-    if wa == wb:
-        return ((bs[wa] >> (a & 63)) & (0xFFFFFFFFFFFFFFFFULL >> (63 - (b - a)))) != 0
-    if bs[wa] >> (a & 63):
-        return True
-    for w in range(wa + 1, wb):
-        if bs[w]:
-            return True
-    return (bs[wb] & (0xFFFFFFFFFFFFFFFFULL >> (63 - (b & 63)))) != 0
 
 
 cdef inline size_t _hit_hash(int kid, int s, int e, size_t mask) noexcept nogil:
