@@ -55,6 +55,10 @@ cdef list _INTS = list(range(1024))  # the positions of the matches, made once
 
 
 cdef extern from *:
+    """
+    #define __pyx_seq_prefetch(p) __builtin_prefetch((const void*)(p))
+    """
+    void _prefetch "__pyx_seq_prefetch"(const void* p) noexcept nogil
     int __builtin_ctzll(unsigned long long) noexcept nogil
     void PyObject_GC_UnTrack(void* op)
 
@@ -753,6 +757,7 @@ cdef uint64_t _read_tokens(const TokenC* tok, int n, uint64_t* bits, uint64_t* n
     cdef uint64_t t, f, doc_bits = 0
     for i in range(n):
         bits[i] = <uint64_t>tok[i].lex  # the lexeme, until its flags replace it
+        _prefetch(tok[i].lex)  # its lexeme, read in the next loop
         norm[i] = tok[i].norm
     for i in range(n):
         lex = <const LexemeC*>bits[i]
