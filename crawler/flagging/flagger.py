@@ -103,14 +103,18 @@ def _is_mapping(value: Any) -> bool:
     return value.__class__ is dict or isinstance(value, Mapping)  # the ABC check only for what is not a dict
 
 
-def _prepare(listing: Mapping[str, Any]) -> tuple[list[tuple[str, str]], list[int], str]:
-    """The listing's fields, where each starts in the joined text, and the joined text."""
+def prepare(listing: Mapping[str, Any]) -> tuple[list[tuple[str, str]], list[int], str, int]:
+    """The listing's fields, where each starts in the joined text, the joined text, and how many fields come
+    before the tags (listing_fields puts them last)."""
     fields = listing_fields(listing)
     starts, pos = [], 0
     for _, text in fields:
         starts.append(pos)
         pos += len(text) + len(FIELD_SEPARATOR)
-    return fields, starts, FIELD_SEPARATOR.join(t for _, t in fields)
+    n_text = len(fields)
+    while n_text and fields[n_text - 1][0].startswith("tags["):
+        n_text -= 1
+    return fields, starts, FIELD_SEPARATOR.join(t for _, t in fields), n_text
 
 
 class Flagger:
@@ -163,12 +167,12 @@ class Flagger:
 
     def judge(self, listing: Mapping[str, Any]) -> Judgement:
         """One listing (a crawl judges each as it arrives): no batching machinery around one doc."""
-        fields, starts, text = _prepare(listing)
-        return self._judge_doc(self.pipeline.nlp(text), fields, starts, text)
+        fields, starts, text, n_text = prepare(listing)
+        return self._judge_doc(self.pipeline.nlp(text), fields, starts, text, n_text)
 
     def judge_many(self, listings: Iterable[Mapping[str, Any]], batch_size: int = 256) -> list[Judgement]:
-        prepared = [_prepare(listing) for listing in listings]
-        texts = ((text, i) for i, (_, _, text) in enumerate(prepared))
+        prepared = [prepare(listing) for listing in listings]
+        texts = ((text, i) for i, (_, _, text, _) in enumerate(prepared))
         out: list[Judgement] = []
         for doc, i in self.pipeline.nlp.pipe(texts, as_tuples=True, batch_size=batch_size):
             out.append(self._judge_doc(doc, *prepared[i]))
@@ -182,7 +186,7 @@ class Flagger:
             lower = norm = []
         return self._language(lower), self._gate.rules_that_may_fire(set(norm))
 
-    def _judge_doc(self, doc, fields, starts, text: str) -> Judgement:
+    def _judge_doc(self, doc, fields, starts, text: str, n_text: int) -> Judgement:
         """`text` is the fields joined, which is doc.text without a walk over Token objects."""
         language, may_fire = self._read(doc)
         if not fields:
@@ -192,10 +196,6 @@ class Flagger:
             return Judgement(False, 0.0, language, [], set(), set(), [_GATED])
         # Only the rules whose cue words all occur are evaluated, and only the cues they ask for are found.
         rules, labels = self._plan(may_fire)
-        # listing_fields puts the tags last: count them from the end
-        n_text = len(fields)
-        while n_text and fields[n_text - 1][0].startswith("tags["):
-            n_text -= 1
         is_tag = [False] * n_text + [True] * (len(fields) - n_text)
         cues = self._listing_cues(doc, starts, is_tag, self.pipeline.cues.find(doc, labels), text)
         diagnostics: list[str] = []
