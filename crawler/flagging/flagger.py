@@ -147,6 +147,7 @@ class Flagger:
             self._listing_cues = engine.CompiledEngine(self.rules, self._words).cues
         self._rule_labels = [self._labels_of(r) for r in self.rules]
         self._plans: dict[int, tuple[list[Rule], frozenset[str]]] = {}
+        self._terms: dict[tuple, tuple[Rule, tuple[float, str, str]]] = {}
 
     def _labels_of(self, rule: Rule) -> frozenset[str]:
         """Every cue label the rule's evaluation can ask for, with the labels derived ones come from."""
@@ -201,15 +202,17 @@ class Flagger:
         diagnostics: list[str] = []
         hits = cues.evaluate(rules, diagnostics)
         flags = []
+        span_chars = cues.span_chars
         for hit in hits:
             path, field_text = fields[hit.field]
             base = starts[hit.field]
-            c0, c1 = cues.span_chars(hit.start, hit.end)
+            c0, c1 = span_chars(hit.start, hit.end)
             s, e = c0 - base, c1 - base
-            rule = hit.rule
-            flags.append(Flag(rule.id, rule.version, rule.category, path, s, e, field_text[s:e],
-                              flag_score(rule.severity, hit.support), rule.legal, hit.platform,
-                              self._explain(rule, field_text[s:e], hit)))
+            evidence = field_text[s:e]
+            rule, platform = hit.rule, hit.platform
+            score, head, tail = self._hit_terms(rule, platform, hit.support)
+            flags.append(Flag(rule.id, rule.version, rule.category, path, s, e, evidence, score, rule.legal, platform,
+                              f"{head}{evidence}{tail}"))
         flags.sort(key=lambda f: (-f.score, f.field, f.start))
         score = listing_score(flags)
         decision = sells_reviews(score)
@@ -221,14 +224,22 @@ class Flagger:
         platforms = {f.platform for f in flags if f.platform and f.category in REVIEW_CATEGORIES}
         return Judgement(decision, score, language, flags, categories, platforms, diagnostics)
 
-    def _explain(self, rule: Rule, text: str, hit) -> str:
-        parts = [rule.explanation, f"Evidence: “{text}”."]
-        if hit.platform:
-            parts.append(f"Platform: {self._platform_names.get(hit.platform, hit.platform)}.")
-        support = [SUPPORT_WORDS[s] for s in hit.support if s in SUPPORT_WORDS and s != "platform"]
-        if support:
-            parts.append("The listing also " + "; ".join(dict.fromkeys(support)) + ".")
-        return " ".join(parts)
+    def _hit_terms(self, rule: Rule, platform: str | None, support: tuple[str, ...]) -> tuple[float, str, str]:
+        """A hit's score and its explanation around the evidence text, which depend only on the rule, the
+        platform and the support labels: worked out once per combination (a listing has several hits)."""
+        key = (rule.id, platform, support)
+        got = self._terms.get(key)
+        if got is not None and got[0] is rule:
+            return got[1]
+        parts = [f"Platform: {self._platform_names.get(platform, platform)}."] if platform else []
+        words = [SUPPORT_WORDS[s] for s in support if s in SUPPORT_WORDS and s != "platform"]
+        if words:
+            parts.append("The listing also " + "; ".join(dict.fromkeys(words)) + ".")
+        terms = (flag_score(rule.severity, support), f"{rule.explanation} Evidence: “", "”." + "".join(
+            " " + p for p in parts))
+        if len(self._terms) < 100_000:  # bounded: the combinations are few, but a caller may bring any rules
+            self._terms[key] = (rule, terms)
+        return terms
 
     @staticmethod
     def _partial_evidence(cues: ListingCues) -> str:
