@@ -15,7 +15,7 @@ from types import ModuleType
 
 import spacy
 
-PARTS = ("_scan", "_cues", "_seq", "_evaluate")
+PARTS = ("_scan", "_cues", "_seq", "_evaluate", "_listing")
 _loaded: dict[str, ModuleType | None] = {}
 _why_not: dict[str, str] = {}
 
