@@ -23,6 +23,7 @@ def test_the_compiled_engine_is_built_and_used():
     pipeline = get_flagger().pipeline
     assert pipeline.compiled
     assert pipeline.nlp.get_pipe("turfwatch_normalizer").compiled_merges is not None
+    assert get_flagger()._prepare is compiled.part("_listing").prepare
 
 
 @pytest.fixture(scope="module")

@@ -148,6 +148,7 @@ class Flagger:
         self._rule_labels = [self._labels_of(r) for r in self.rules]
         self._plans: dict[int, tuple[list[Rule], frozenset[str]]] = {}
         self._terms: dict[tuple, tuple[Rule, tuple[float, str, str]]] = {}
+        self._prepare = part("_listing").prepare if p.compiled else prepare  # the same, without Python's calls
 
     def _labels_of(self, rule: Rule) -> frozenset[str]:
         """Every cue label the rule's evaluation can ask for, with the labels derived ones come from."""
@@ -168,11 +169,11 @@ class Flagger:
 
     def judge(self, listing: Mapping[str, Any]) -> Judgement:
         """One listing (a crawl judges each as it arrives): no batching machinery around one doc."""
-        fields, starts, text, n_text = prepare(listing)
+        fields, starts, text, n_text = self._prepare(listing)
         return self._judge_doc(self.pipeline.nlp(text), fields, starts, text, n_text)
 
     def judge_many(self, listings: Iterable[Mapping[str, Any]], batch_size: int = 256) -> list[Judgement]:
-        prepared = [prepare(listing) for listing in listings]
+        prepared = [self._prepare(listing) for listing in listings]
         texts = ((text, i) for i, (_, _, text, _) in enumerate(prepared))
         out: list[Judgement] = []
         for doc, i in self.pipeline.nlp.pipe(texts, as_tuples=True, batch_size=batch_size):
