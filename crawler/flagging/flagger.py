@@ -174,11 +174,9 @@ class Flagger:
 
     def judge_many(self, listings: Iterable[Mapping[str, Any]], batch_size: int = 256) -> list[Judgement]:
         prepared = [self._prepare(listing) for listing in listings]
-        texts = ((text, i) for i, (_, _, text, _) in enumerate(prepared))
-        out: list[Judgement] = []
-        for doc, i in self.pipeline.nlp.pipe(texts, as_tuples=True, batch_size=batch_size):
-            out.append(self._judge_doc(doc, *prepared[i]))
-        return out
+        # nlp.pipe keeps the order of its input (one process), so docs pair with `prepared` by position.
+        docs = self.pipeline.nlp.pipe([p[2] for p in prepared], batch_size=batch_size)
+        return [self._judge_doc(doc, *p) for doc, p in zip(docs, prepared, strict=True)]
 
     def _read_arrays(self, doc) -> tuple[str, int]:
         """The doc's language and the rules that may fire on it (a gate bitmask), from its token arrays."""
