@@ -16,7 +16,7 @@ import pytest
 import spacy
 
 from crawler.flagging import flagger as py
-from crawler.flagging.flagger import FIELD_SEPARATOR, MAX_FIELD_CHARS, MAX_FIELDS
+from crawler.flagging.flagger import FIELD_SEPARATOR, MAX_FIELD_CHARS, MAX_FIELDS, MAX_LISTING_CHARS
 from tests.engine_corpus import engine_corpus
 
 
@@ -207,6 +207,12 @@ def _corner_cases():
                          "packages": [{"title": LONG + "y"}], "tags": [StrSub(LONG), 10 ** (MAX_FIELD_CHARS // 100)]},
         "exactly max chars": lambda: {"title": "y" * MAX_FIELD_CHARS, "description": "y" * (MAX_FIELD_CHARS - 1)},
         "space then text past the limit": lambda: {"title": " " * MAX_FIELD_CHARS + "x"},
+        # the whole listing's budget: fields cut where the joined text reaches MAX_LISTING_CHARS, later ones dropped
+        "listing budget": lambda: {"title": LONG, "description": LONG, "packages": [LONG] * 20, "tags": ["late"]},
+        "budget crossed in the tags": lambda: {"tags": ["y" * (MAX_LISTING_CHARS // 7)] * 9 + ["z"]},
+        "budget crossed by a non-str": lambda: {"packages": [LONG] * 9 + [10 ** 30000, StrSub(LONG), "after"]},
+        "budget leaves spaces": lambda: {"packages": ["w" * (MAX_LISTING_CHARS - 2 - 3)] * 1 + ["   " + "v" * 9, "u"]},
+        "budget exactly used": lambda: {"packages": ["a" * (MAX_LISTING_CHARS - len(FIELD_SEPARATOR)), "b"]},
         "many tags": lambda: {"title": "t", "tags": many},
         "many packages": lambda: {"packages": [{"title": f"p{i}", "description": f"d{i}"} for i in range(150)],
                                   "faq": [{"question": "q", "answer": "a"}] * 30, "tags": ["late"]},

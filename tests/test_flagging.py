@@ -262,14 +262,27 @@ def test_dev_obfuscated_recall_within_five_points(flagger):
 
 
 def test_huge_hostile_fields_are_read_only_up_to_a_bound(flagger):
-    from crawler.flagging.flagger import MAX_FIELD_CHARS, listing_fields
+    from crawler.flagging.flagger import FIELD_SEPARATOR, MAX_FIELD_CHARS, MAX_LISTING_CHARS, listing_fields
 
     offer = "I will post 5 star google reviews from local guide accounts. "
     listing = {"title": offer, "description": offer * 40_000, "tags": ["google reviews"] * 10_000}
     fields = listing_fields(listing)
     assert max(len(text) for _, text in fields) <= MAX_FIELD_CHARS and len(fields) <= 200
+    assert len(FIELD_SEPARATOR.join(text for _, text in fields)) <= MAX_LISTING_CHARS
     judgement = flagger.judge(listing)
     assert judgement.sells_reviews
     for found in judgement.flags:
         text = dict(fields).get(found.field)
         assert text is not None and text[found.start:found.end] == found.text and found.end <= MAX_FIELD_CHARS
+
+
+def test_a_listing_of_many_huge_fields_is_judged_not_refused(flagger):
+    """200 fields of 20,000 characters joined were four times spaCy's max_length: judge() raised ValueError
+    (E088) and the crawl lost the listing. The listing is read up to MAX_LISTING_CHARS."""
+    from crawler.flagging.flagger import MAX_FIELD_CHARS, MAX_LISTING_CHARS
+
+    assert MAX_LISTING_CHARS < flagger.pipeline.nlp.max_length
+    filler = ("lorem ipsum dolor " * (MAX_FIELD_CHARS // 18 + 1))[:MAX_FIELD_CHARS]
+    listing = {"title": "I will post 5 star google reviews on your business", "tags": [filler] * 199}
+    for judgement in (flagger.judge(listing), flagger.judge_many([listing])[0]):
+        assert judgement.sells_reviews and judgement.flags[0].field == "title"

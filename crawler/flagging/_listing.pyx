@@ -18,7 +18,7 @@ from cpython.unicode cimport PyUnicode_GET_LENGTH, PyUnicode_Substring
 
 from collections.abc import Mapping
 
-from .flagger import FIELD_SEPARATOR, MAX_FIELD_CHARS, MAX_FIELDS
+from .flagger import FIELD_SEPARATOR, MAX_FIELD_CHARS, MAX_FIELDS, MAX_LISTING_CHARS
 
 SPACY_VERSION_BUILT = BUILT_WITH_SPACY
 globals()["BUILT_WITH_SPACY"] = SPACY_VERSION_BUILT
@@ -28,6 +28,7 @@ cdef extern from "Python.h":
 
 cdef Py_ssize_t _MAX_CHARS = MAX_FIELD_CHARS
 cdef Py_ssize_t _MAX_FIELDS = MAX_FIELDS
+cdef Py_ssize_t _MAX_LISTING = MAX_LISTING_CHARS
 cdef str _SEP = FIELD_SEPARATOR
 cdef Py_ssize_t _SEP_LEN = len(FIELD_SEPARATOR)
 cdef object _Mapping = Mapping
@@ -62,27 +63,34 @@ cdef inline bint _isspace(str text):
     return True
 
 
-cdef int _add(list out, int kind, Py_ssize_t i, object value) except -1:
-    """listing_fields' add(path, value)."""
+cdef int _add(list out, int kind, Py_ssize_t i, object value, Py_ssize_t* used) except -1:
+    """listing_fields' add(path, value); `used` is its count of the joined text's characters so far."""
     cdef Py_ssize_t n
+    cdef Py_ssize_t limit = _MAX_LISTING - used[0]
     cdef object text
     if value is None:
         return 0
+    if limit < 0:
+        limit = 0
+    if limit > _MAX_CHARS:
+        limit = _MAX_CHARS
     if type(value) is str:  # value.__class__ is str; slicing and isspace have no side effects to keep
         if PyList_GET_SIZE(out) >= _MAX_FIELDS:
             return 0
         n = PyUnicode_GET_LENGTH(value)
-        if n == 0:
+        if n == 0 or limit == 0:
             return 0
-        text = PyUnicode_Substring(value, 0, _MAX_CHARS) if n > _MAX_CHARS else value
+        text = PyUnicode_Substring(value, 0, limit) if n > limit else value
         if not _isspace(<str>text):
             out.append((_path(kind, i), text))
+            used[0] += PyUnicode_GET_LENGTH(text) + _SEP_LEN
         return 0
     # Anything else: the Python code's operations, in its order (str() may return a str subclass, whose
-    # slicing, truth and isspace are its own; `value.__class__` may be a property).
-    text = (value if value.__class__ is str else _str(value))[:MAX_FIELD_CHARS]
+    # slicing, truth, isspace and len are its own; `value.__class__` may be a property).
+    text = (value if value.__class__ is str else _str(value))[:limit]
     if text and not text.isspace() and PyList_GET_SIZE(out) < _MAX_FIELDS:
         out.append((_path(kind, i), text))
+        used[0] += len(text) + _SEP_LEN
     return 0
 
 
@@ -105,15 +113,15 @@ cdef inline bint _is_mapping(object value) except -1:
 
 
 cdef int _add_items(list out, object items, int k_first, int k_second, int k_item,
-                    str first, str second) except -1:
+                    str first, str second, Py_ssize_t* used) except -1:
     """The packages loop (title/description) or the faq loop (question/answer) of listing_fields."""
     cdef Py_ssize_t i = 0
     for item in items:
         if _is_mapping(item):
-            _add(out, k_first, i, _get(item, first))
-            _add(out, k_second, i, _get(item, second))
+            _add(out, k_first, i, _get(item, first), used)
+            _add(out, k_second, i, _get(item, second), used)
         else:
-            _add(out, k_item, i, item)
+            _add(out, k_item, i, item, used)
         i += 1
     return 0
 
@@ -122,19 +130,20 @@ def prepare(listing):
     """flagger.prepare(listing): (fields, starts, text, n_text); see the module docstring."""
     cdef list out = []
     cdef list starts
-    cdef Py_ssize_t i, n, n_text, pos
+    cdef Py_ssize_t i, n, n_text, pos, used = 0
     cdef object tags, text
-    _add(out, K_TITLE, 0, _get(listing, "title"))
-    _add(out, K_DESCRIPTION, 0, _get(listing, "description"))
-    _add_items(out, _get(listing, "packages") or (), K_PKG_TITLE, K_PKG_DESCRIPTION, K_PKG, "title", "description")
-    _add_items(out, _get(listing, "faq") or (), K_FAQ_QUESTION, K_FAQ_ANSWER, K_FAQ, "question", "answer")
+    _add(out, K_TITLE, 0, _get(listing, "title"), &used)
+    _add(out, K_DESCRIPTION, 0, _get(listing, "description"), &used)
+    _add_items(out, _get(listing, "packages") or (), K_PKG_TITLE, K_PKG_DESCRIPTION, K_PKG, "title", "description",
+               &used)
+    _add_items(out, _get(listing, "faq") or (), K_FAQ_QUESTION, K_FAQ_ANSWER, K_FAQ, "question", "answer", &used)
     n_text = PyList_GET_SIZE(out)  # the fields before the tags: no other path starts with "tags["
     tags = _get(listing, "tags") or ()
     if PyObject_IsInstance(tags, str):  # isinstance(tags, str), which also asks tags.__class__
         tags = [tags]
     i = 0
     for tag in tags:
-        _add(out, K_TAG, i, tag)
+        _add(out, K_TAG, i, tag, &used)
         i += 1
 
     n = PyList_GET_SIZE(out)

@@ -21,6 +21,9 @@ FIELD_SEPARATOR = "\n\n"  # a clause boundary the tokenizer keeps as whitespace
 # not stall a crawl. Only the head is read, so offsets still point into the original text.
 MAX_FIELD_CHARS = 20_000
 MAX_FIELDS = 200
+# And the whole listing: 200 fields of 20,000 characters made a text spaCy refuses (nlp.max_length is
+# 1,000,000) and the judging of one listing took hundreds of MB. Ten full fields are plenty to read.
+MAX_LISTING_CHARS = 200_000
 _DOC_ATTRS = [LOWER, NORM]
 _GATED = "no rule anchor; no rule's cue words occur together in the listing"
 # Cues a listing that is not flagged is explained by ("cues seen: ..."), computed whatever rules may fire.
@@ -67,15 +70,19 @@ class Judgement:
 
 
 def listing_fields(listing: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """(path, text) for every non-empty text field of a listing, in reading order."""
+    """(path, text) for every non-empty text field of a listing, in reading order: the head of each field, and
+    of the listing (MAX_FIELD_CHARS, MAX_FIELDS, MAX_LISTING_CHARS of the fields joined)."""
     out: list[tuple[str, str]] = []
+    used = 0  # characters of the joined text so far, each field's separator included
 
     def add(path: str, value: Any) -> None:
+        nonlocal used
         if value is None:
             return
-        text = (value if value.__class__ is str else str(value))[:MAX_FIELD_CHARS]
+        text = (value if value.__class__ is str else str(value))[:min(MAX_FIELD_CHARS, max(0, MAX_LISTING_CHARS - used))]
         if text and not text.isspace() and len(out) < MAX_FIELDS:
             out.append((path, text))
+            used += len(text) + len(FIELD_SEPARATOR)
 
     add("title", listing.get("title"))
     add("description", listing.get("description"))
