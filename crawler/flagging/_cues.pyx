@@ -25,7 +25,7 @@ Data layout, for few cache misses per token:
 - inner: every other edge, (parent, value) -> child with the child's node data, linear probing.
 """
 cimport cython
-from cpython.bytes cimport PyBytes_AS_STRING
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
 from cpython.list cimport PyList_GET_ITEM, PyList_New, PyList_SET_ITEM
 from cpython.ref cimport Py_INCREF
 from cython.operator cimport dereference as deref
@@ -72,6 +72,12 @@ cdef struct Edge:
 
 cdef struct Hit:
     int32_t cue  # position in names
+    int32_t start
+    int32_t end
+
+
+cdef struct Packed:  # one match as packed() gives it (and _evaluate's CompiledEngine.cues reads it)
+    uint64_t key  # the cue name's string hash
     int32_t start
     int32_t end
 
@@ -125,6 +131,7 @@ cdef class CompiledPhrases:
     cdef vector[int32_t] terms
     cdef readonly int n_nodes  # 0: NORM root, 1: LOWER root, then the other nodes of both tries
     cdef list names
+    cdef vector[uint64_t] keys  # position in names -> the name's string hash (its PhraseMatcher match id)
     cdef list labels_of  # position -> cue label
     cdef dict wanted_for  # labels -> bytes, 1 where the cue at that position is wanted
     cdef unordered_map[size_t, Py_ssize_t] by_address  # labels object's address -> its mask in `masks`
@@ -140,6 +147,8 @@ cdef class CompiledPhrases:
         self.labels_of = [cue_label(n) for n in self.names]
         strings = by_norm.vocab.strings
         index = {strings.add(name): i for i, name in enumerate(self.names)}
+        for name in self.names:
+            self.keys.push_back(strings.add(name))
         self.wanted_for = {}
         self.held = []
         self.masks = []
@@ -279,12 +288,11 @@ cdef class CompiledPhrases:
                 return
             end += 1
 
-    def find(self, Doc doc, labels=None):
-        """(cue name, start, end) for every lexicon match whose label is in `labels` (all when None):
-        by_norm's matches, then by_lower's, each in PhraseMatcher's order."""
+    cdef int _search(self, Doc doc, labels, vector[Hit]& hits) except -1:
+        """The matches of find(), in its order, into `hits` (empty before)."""
         cdef int n = doc.length
         if n == 0:
-            return []
+            return 0
         cdef bytes mask = self._wanted(labels)
         cdef const unsigned char* wanted = <const unsigned char*>PyBytes_AS_STRING(mask)
         cdef attr_t stack_values[2 * STACK_TOKENS]
@@ -314,8 +322,7 @@ cdef class CompiledPhrases:
             lowers[i] = lower
             maybe_at[n_maybe] = i
             n_maybe += (_bit(bits, norm) | _bit(bits, lower)) & 1
-        cdef vector[Hit] hits  # the NORM trie's
-        cdef vector[Hit] lower_hits
+        cdef vector[Hit] lower_hits  # the LOWER trie's; the NORM trie's go straight to `hits`
         cdef const RootSlot* r
         cdef const Node* lower_node
         if n_maybe:
@@ -329,6 +336,13 @@ cdef class CompiledPhrases:
             if lower_node.id >= 0:
                 self._walk(lower_node, lowers, i, n, wanted, &lower_hits)
         hits.insert(hits.end(), lower_hits.begin(), lower_hits.end())
+        return 0
+
+    def find(self, Doc doc, labels=None):
+        """(cue name, start, end) for every lexicon match whose label is in `labels` (all when None):
+        by_norm's matches, then by_lower's, each in PhraseMatcher's order."""
+        cdef vector[Hit] hits
+        self._search(doc, labels, hits)
         cdef Py_ssize_t k, total = hits.size()
         cdef list out = PyList_New(total)
         names = self.names
@@ -336,6 +350,21 @@ cdef class CompiledPhrases:
             item = (names[hits[k].cue], hits[k].start, hits[k].end)
             Py_INCREF(item)
             PyList_SET_ITEM(out, k, item)
+        return out
+
+    def packed(self, Doc doc, labels=None):
+        """find()'s matches, in its order, as bytes: per match 16 bytes, the cue name's string hash
+        (uint64, as vocab.strings.add(name) gives it), start and end (int32), native byte order."""
+        cdef vector[Hit] hits
+        self._search(doc, labels, hits)
+        cdef size_t k, total = hits.size()
+        cdef bytes out = PyBytes_FromStringAndSize(NULL, <Py_ssize_t>(total * sizeof(Packed)))
+        cdef Packed* rec = <Packed*>PyBytes_AS_STRING(out)
+        cdef const uint64_t* keys = self.keys.data()
+        for k in range(total):
+            rec[k].key = keys[hits[k].cue]
+            rec[k].start = hits[k].start
+            rec[k].end = hits[k].end
         return out
 
 

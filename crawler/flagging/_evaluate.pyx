@@ -49,7 +49,9 @@ Equivalence notes
 * Labels are interned per engine as they come (a raw cue under a label no rule names still counts in
   labels_seen()); a CompiledCues only knows the labels interned when it was made, which are all its cues'.
 """
-from libc.stdint cimport int64_t, uint8_t, uint16_t, uint32_t, uint64_t
+from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
+from libc.string cimport memcpy
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
 from libcpp.algorithm cimport sort as std_sort
 from libcpp.pair cimport pair
 from libcpp.vector cimport vector
@@ -118,6 +120,12 @@ cdef struct RuleC:
     int unl_hi
     bint all_fields
     bint cross_clause
+
+
+cdef struct Packed:  # one raw cue as _cues.CompiledPhrases.packed / _seq.CompiledSeqMatcher.packed give it
+    uint64_t key  # the cue name's string hash
+    int32_t start
+    int32_t end
 
 
 cdef struct CandC:
@@ -371,6 +379,12 @@ cdef class CompiledEngine:
     cdef list _label_names
     cdef vector[int] _window  # per label: the negation window looked back over (0: never negated)
     cdef dict _raw_codes  # raw cue name -> label | (platform + 1) << 24
+    # the same by the name's string hash (packed raw cues): open addressing, key 0 = empty slot, filled as
+    # hashes come (the name read from the Doc's vocab.strings); _zero_code: the code of hash 0, -1 unknown
+    cdef vector[uint64_t] _hash_keys
+    cdef vector[int64_t] _hash_codes
+    cdef size_t _hash_count
+    cdef int64_t _zero_code
     cdef dict _platform_ids
     cdef list _platform_names
     cdef dict _tuple_ids  # label tuple -> int
@@ -391,6 +405,10 @@ cdef class CompiledEngine:
         self._label_ids = {}
         self._label_names = []
         self._raw_codes = {}
+        self._hash_keys.assign(64, 0)
+        self._hash_codes.assign(64, 0)
+        self._hash_count = 0
+        self._zero_code = -1
         self._platform_ids = {}
         self._platform_names = []
         self._tuple_ids = {}
@@ -499,20 +517,67 @@ cdef class CompiledEngine:
         self._rule_index[id(rule)] = k
         return k
 
+    cdef inline int64_t _code_of_hash(self, uint64_t key, Doc doc) except -1:
+        """The raw code of the cue whose name hashes to `key` (the name read from doc.vocab.strings once)."""
+        cdef size_t mask = self._hash_keys.size() - 1
+        cdef size_t i
+        if key == 0:
+            if self._zero_code >= 0:
+                return self._zero_code
+        else:
+            i = (key ^ (key >> 29)) & mask
+            while self._hash_keys[i] != 0:
+                if self._hash_keys[i] == key:
+                    return self._hash_codes[i]
+                i = (i + 1) & mask
+        return self._learn_hash(key, doc)
+
+    cdef int64_t _learn_hash(self, uint64_t key, Doc doc) except -1:
+        name = doc.vocab.strings[key]
+        got = self._raw_codes.get(name)
+        cdef int64_t code = self._raw_code(name) if got is None else got
+        if key == 0:
+            self._zero_code = code
+            return code
+        cdef size_t size = self._hash_keys.size(), i, j
+        cdef vector[uint64_t] old_keys
+        cdef vector[int64_t] old_codes
+        if 2 * (self._hash_count + 1) > size:  # load under 1/2: twice the size, every key again
+            old_keys.swap(self._hash_keys)
+            old_codes.swap(self._hash_codes)
+            size *= 2
+            self._hash_keys.assign(size, 0)
+            self._hash_codes.assign(size, 0)
+            for j in range(old_keys.size()):
+                if old_keys[j] != 0:
+                    i = (old_keys[j] ^ (old_keys[j] >> 29)) & (size - 1)
+                    while self._hash_keys[i] != 0:
+                        i = (i + 1) & (size - 1)
+                    self._hash_keys[i] = old_keys[j]
+                    self._hash_codes[i] = old_codes[j]
+        i = (key ^ (key >> 29)) & (size - 1)
+        while self._hash_keys[i] != 0:
+            i = (i + 1) & (size - 1)
+        self._hash_keys[i] = key
+        self._hash_codes[i] = code
+        self._hash_count += 1
+        return code
+
     def cues(self, Doc doc not None, field_starts, field_is_tag, raw, str text not None):
         """The cues of one listing's Doc (ListingCues's arguments without `words`).
+
+        `raw`: the (cue name, start, end) list CueMatcher.find gives, or the same cues as CueMatcher.found
+        gives them from the compiled matchers: bytes of packed (name hash, start, end) records (see
+        _cues.CompiledPhrases.packed), the names' hashes from doc.vocab.strings.
 
         The CompiledCues keeps `doc` and reads its tokens when asked for offsets: do not retokenize it."""
         cdef CompiledCues cc = CompiledCues.__new__(CompiledCues)
         cc._engine = self
         cc._doc = doc
         cc._text = text
-        cdef const TokenC* toks = doc.c
-        cdef int n = doc.length, k, s, e, label, window, clo, chi
-        cdef int64_t code, c0, c1
-        cdef uint64_t nxt
+        cdef int n = doc.length, s, e
+        cdef int64_t code
         cdef char tag
-        cdef CueC cue
         for x in field_starts:
             cc._field_starts.push_back(x)
         for x in field_is_tag:
@@ -522,51 +587,79 @@ cdef class CompiledEngine:
             _scan_bounds(text, cc._clause, cc._chunk)
         else:
             _regex_bounds(text, cc._clause, cc._chunk)
-        cc._cues.reserve(len(raw))
-        for item in raw:
-            name, s, e = item
-            got = self._raw_codes.get(name)
-            code = self._raw_code(name) if got is None else got
-            if s < 0 or e > n or s >= e:
-                raise IndexError(f"cue {name!r} [{s}, {e}) outside the Doc's {n} tokens")
-            label = <int>(code & 0xFFFFFF)
-            if (label == self._l_review or label == self._l_review_count) and e < n:
-                nxt = toks[e].lex.lower
-                if _has(self._modifier_heads, nxt):
-                    label = self._l_review_modifier
-                elif (label == self._l_review and e - s == 1 and _has(self._review_nouns, _norm(&toks[e - 1]))
-                        and _has(self._verb_objects, nxt)):
-                    continue  # "review your logo": a verb, not a review on offer
-            c0 = toks[s].idx
-            c1 = toks[e - 1].idx + <int64_t>toks[e - 1].lex.length - 1
-            clo = _bisect_right(cc._clause, c0)
-            chi = _bisect_right(cc._clause, c1)
-            if clo != chi and e - s > 1:
-                continue  # a composite cue's wildcard ran over a sentence or field boundary
-            cue.label = label
-            cue.start = s
-            cue.end = e
-            cue.field = _bisect_right64(cc._field_starts, c0) - 1
-            cue.clause_lo = clo
-            cue.clause_hi = chi
-            cue.chunk_lo = _bisect_right(cc._chunk, c0)
-            cue.chunk_hi = _bisect_right(cc._chunk, c1)
-            cue.negated = False
-            cue.platform = <int>(code >> 24) - 1
-            window = self._window[label]
-            if window > 0:
-                k = s - window if s > window else 0
-                while k < s:
-                    if _has(self._negation, _norm(&toks[k])) and _bisect_right(cc._clause, toks[k].idx) == clo:
-                        cue.negated = True
-                        break
-                    k += 1
-                if cue.negated and label == self._l_official_process:
-                    cue.label = self._l_official_bypass
-                    cue.negated = False
-            cc._cues.push_back(cue)
+        cdef const char* data
+        cdef Py_ssize_t k, count
+        cdef Packed rec
+        if type(raw) is bytes:
+            count = PyBytes_GET_SIZE(raw)
+            if count % sizeof(Packed):
+                raise ValueError(f"packed cues: {count} bytes is not a whole number of {sizeof(Packed)}-byte records")
+            count //= sizeof(Packed)
+            data = PyBytes_AS_STRING(raw)
+            cc._cues.reserve(count)
+            for k in range(count):
+                memcpy(&rec, data + k * sizeof(Packed), sizeof(Packed))
+                code = self._code_of_hash(rec.key, doc)
+                s = rec.start
+                e = rec.end
+                if s < 0 or e > n or s >= e:
+                    raise IndexError(f"cue {doc.vocab.strings[rec.key]!r} [{s}, {e}) outside the Doc's {n} tokens")
+                self._add_cue(cc, code, s, e)
+        else:
+            cc._cues.reserve(len(raw))
+            for item in raw:
+                name, s, e = item
+                got = self._raw_codes.get(name)
+                code = self._raw_code(name) if got is None else got
+                if s < 0 or e > n or s >= e:
+                    raise IndexError(f"cue {name!r} [{s}, {e}) outside the Doc's {n} tokens")
+                self._add_cue(cc, code, s, e)
         cc._index()
         return cc
+
+    cdef inline void _add_cue(self, CompiledCues cc, int64_t code, int s, int e) noexcept:
+        """ListingCues's treatment of one raw cue, tokens s..e (inside the Doc) of the cue with raw code `code`."""
+        cdef const TokenC* toks = cc._doc.c
+        cdef int n = cc._doc.length, k, label, window, clo, chi
+        cdef int64_t c0, c1
+        cdef uint64_t nxt
+        cdef CueC cue
+        label = <int>(code & 0xFFFFFF)
+        if (label == self._l_review or label == self._l_review_count) and e < n:
+            nxt = toks[e].lex.lower
+            if _has(self._modifier_heads, nxt):
+                label = self._l_review_modifier
+            elif (label == self._l_review and e - s == 1 and _has(self._review_nouns, _norm(&toks[e - 1]))
+                    and _has(self._verb_objects, nxt)):
+                return  # "review your logo": a verb, not a review on offer
+        c0 = toks[s].idx
+        c1 = toks[e - 1].idx + <int64_t>toks[e - 1].lex.length - 1
+        clo = _bisect_right(cc._clause, c0)
+        chi = _bisect_right(cc._clause, c1)
+        if clo != chi and e - s > 1:
+            return  # a composite cue's wildcard ran over a sentence or field boundary
+        cue.label = label
+        cue.start = s
+        cue.end = e
+        cue.field = _bisect_right64(cc._field_starts, c0) - 1
+        cue.clause_lo = clo
+        cue.clause_hi = chi
+        cue.chunk_lo = _bisect_right(cc._chunk, c0)
+        cue.chunk_hi = _bisect_right(cc._chunk, c1)
+        cue.negated = False
+        cue.platform = <int>(code >> 24) - 1
+        window = self._window[label]
+        if window > 0:
+            k = s - window if s > window else 0
+            while k < s:
+                if _has(self._negation, _norm(&toks[k])) and _bisect_right(cc._clause, toks[k].idx) == clo:
+                    cue.negated = True
+                    break
+                k += 1
+            if cue.negated and label == self._l_official_process:
+                cue.label = self._l_official_bypass
+                cue.negated = False
+        cc._cues.push_back(cue)
 
 
 cdef class CompiledCues:

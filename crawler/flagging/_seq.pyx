@@ -35,11 +35,12 @@ sharing a key with a later one record theirs.
 Flag words: SeqMatcher caches `vocab[orth].flags` per orth for the life of the instance; this reads
 `lex.flags` live. They differ only if a lexeme's flags change after SeqMatcher first saw it.
 """
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
 from cpython.list cimport PyList_GET_ITEM, PyList_New, PyList_SET_ITEM
 from cpython.tuple cimport PyTuple_New, PyTuple_SET_ITEM
 from cpython.object cimport PyObject
 from cpython.ref cimport Py_INCREF
-from libc.stdint cimport int64_t, uint64_t
+from libc.stdint cimport int32_t, int64_t, uint64_t
 from libc.string cimport memset
 from libcpp.vector cimport vector
 
@@ -125,6 +126,12 @@ cdef struct IdHits:
     int o_count
 
 
+cdef struct Packed:  # one match as packed() gives it (and _evaluate's CompiledEngine.cues reads it)
+    uint64_t key  # the cue name's string hash
+    int32_t start
+    int32_t end
+
+
 cdef struct Hits:
     int* v  # (pattern, start, end) triples
     size_t n
@@ -197,6 +204,8 @@ cdef class CompiledSeqMatcher:
     cdef dict label_cache
     cdef vector[uint64_t] label_masks
     cdef list names
+    cdef vector[uint64_t] keys  # per pattern: its name's string hash (vocab.strings.add(name)), for packed()
+    cdef readonly bint packable  # every name is a str (else packed() raises)
     cdef list label_names
     cdef object vocab
     cdef readonly object seq_matcher  # the SeqMatcher this was built from
@@ -316,6 +325,14 @@ cdef class CompiledSeqMatcher:
             self.names.append(name)
         self.n_patterns = len(self.names)
         self.n_ids = len(ids)
+        strings = self.vocab.strings
+        self.packable = True
+        for name in self.names:
+            if isinstance(name, str):
+                self.keys.push_back(strings.add(name))  # SeqMatcher added it already: its key
+            else:
+                self.packable = False
+                self.keys.push_back(0)
         cdef int P = self.n_patterns
         cdef int pi, j
         first = {}
@@ -472,9 +489,19 @@ cdef class CompiledSeqMatcher:
         return off
 
     def __call__(self, Doc doc not None, labels=None):
+        return self._run(doc, labels, False)
+
+    def packed(self, Doc doc not None, labels=None):
+        """The matches of `self(doc, labels)`, in its order, as bytes: per match 16 bytes, the cue name's
+        string hash (uint64, vocab.strings.add(name)), start and end (int32), native byte order."""
+        if not self.packable:
+            raise TypeError("packed() needs every pattern's name to be a str")
+        return self._run(doc, labels, True)
+
+    cdef object _run(self, Doc doc, labels, bint packed):
         cdef int n = doc.length
         if n == 0 or self.n_patterns == 0:
-            return []
+            return b"" if packed else []
         cdef int i, j, k, w
         cdef int W = self.n_words
         cdef int n_ids = self.n_ids
@@ -725,9 +752,20 @@ cdef class CompiledSeqMatcher:
                             if e > s:
                                 _hit(&hits, hit_heap, tab_heap, pats, pi, s, e)
 
+        cdef size_t h
+        cdef bytes packed_out
+        cdef Packed* rec
+        cdef const uint64_t* keys = self.keys.data()
+        if packed:
+            packed_out = PyBytes_FromStringAndSize(NULL, <Py_ssize_t>(hits.n * sizeof(Packed)))
+            rec = <Packed*>PyBytes_AS_STRING(packed_out)
+            for h in range(hits.n):
+                rec[h].key = keys[hits.v[3 * h]]
+                rec[h].start = hits.v[3 * h + 1]
+                rec[h].end = hits.v[3 * h + 2]
+            return packed_out
         cdef list out = PyList_New(hits.n)
         cdef list names = self.names
-        cdef size_t h
         cdef object name, so, eo
         for h in range(hits.n):
             name = <object>PyList_GET_ITEM(names, hits.v[3 * h])

@@ -204,7 +204,7 @@ class Flagger:
         # Only the rules whose cue words all occur are evaluated, and only the cues they ask for are found.
         rules, labels = self._plan(may_fire)
         is_tag = [False] * n_text + [True] * (len(fields) - n_text)
-        cues = self._listing_cues(doc, starts, is_tag, self.pipeline.cues.find(doc, labels), text)
+        cues = self._listing_cues(doc, starts, is_tag, self.pipeline.cues.found(doc, labels), text)
         diagnostics: list[str] = []
         hits = cues.evaluate(rules, diagnostics)
         flags = []
