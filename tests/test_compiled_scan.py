@@ -358,3 +358,101 @@ def test_normalizer_output_is_the_same_with_compiled_merges(scan, flagger, texts
             assert _tokens_full(nlp(text)) == reference, repr(text[:300])
         merged += len(reference) != n_made
     assert merged > 1000
+
+
+# ---- CompiledReader: language and gate in one pass ----
+
+# Tokenizer exceptions give tokens a NORM of their own ("n't" -> "not", "gonna" -> "going"); merges give the
+# merged token the canonical word as its NORM.
+EXCEPTION_TEXTS = [
+    "I can't write fake reviews, don't ask", "we're gonna post 5 star reviews cuz u pay", "'cause I ain't lyin'",
+    "y'all wanna buy google reviews?", "I'm gonna leave reviews on trustpilot n' yelp", "lemme post ur reviews 'til sunday",
+]
+
+
+def _gate_words(flagger, n: int, seed: int) -> list[str]:
+    """Texts made of the gate's own words (every label's, multi-word alternatives' pieces among them), the
+    language guesser's words and a few others, so that labels, alternatives and languages meet at random."""
+    rng = random.Random(seed)
+    strings = flagger.pipeline.nlp.vocab.strings
+    gate_words = sorted(strings[i] for i in flagger._gate.vocab_ids if i in strings)
+    weights, _ = flagger._languages.weight_table(lambda w: w)
+    lang_words = sorted(w for w in weights if isinstance(w, str))
+    plain = "the a and for your with I will you buy get sell post real 5 star".split()
+    out = []
+    for _ in range(n):
+        pool = rng.choice([gate_words, gate_words + lang_words, lang_words + plain])
+        out.append(" ".join(rng.choice(pool) for _ in range(rng.randrange(0, 40))))
+    return out
+
+
+def _python_read(flagger, gate, doc):
+    lower, norm = _arrays(doc)
+    return flagger._language(lower), gate.rules_that_may_fire(set(norm))
+
+
+def test_reader_is_guess_and_gate(scan, flagger, texts):
+    nlp = flagger.pipeline.nlp
+    normalizer = nlp.get_pipe("turfwatch_normalizer")
+    language = scan.CompiledLanguage(flagger._languages, nlp.vocab.strings)
+    gate = scan.CompiledGate(flagger._gate)
+    reader = scan.CompiledReader(language, gate)
+    assert reader.language is language and reader.gate is gate
+    sub = Flagger(flagger.pipeline, flagger.rules[::3])
+    sub_reader = scan.CompiledReader(language, scan.CompiledGate(sub._gate))
+    corpus = (texts + EXCEPTION_TEXTS + MERGE_TEXTS + ["", " ", "\n\n"] + _fuzz_texts(normalizer, 1500, seed=13)
+              + _long_fuzz_texts(normalizer, 300, seed=17) + _gate_words(flagger, 3000, seed=19))
+    seen = dict(fired=0, languages=set(), own_norm=0, empty=0)
+    for text, doc in zip(corpus, nlp.pipe(corpus)):
+        expected = _python_read(flagger, flagger._gate, doc)
+        got = reader.read(doc)
+        assert got == expected, text[:300]
+        assert type(got) is tuple and type(got[0]) is str and type(got[1]) is int
+        assert (language.guess(doc), gate.rules_that_may_fire(doc)) == expected, text[:300]
+        assert sub_reader(doc) == _python_read(flagger, sub._gate, doc), text[:300]
+        seen["fired"] += bool(expected[1])
+        seen["languages"].add(expected[0])
+        seen["own_norm"] += any(t.norm != t.lex.norm for t in doc)
+        seen["empty"] += not len(doc)
+    print(f"\nreader over {len(corpus)} docs: {seen}")
+    assert 300 < seen["fired"] < len(corpus) - 300
+    assert len(seen["languages"]) >= 4
+    assert seen["own_norm"] > 100 and seen["empty"] >= 3
+
+
+def test_reader_reads_the_tokens_norm(scan, flagger):
+    """A token's own NORM (set by a merge, a tokenizer exception or by hand) is what the gate reads, whatever
+    its lexeme's NORM; the guesser reads the lexeme's LOWER either way."""
+    nlp = flagger.pipeline.nlp
+    strings = nlp.vocab.strings
+    reader = scan.CompiledReader(scan.CompiledLanguage(flagger._languages, strings), scan.CompiledGate(flagger._gate))
+    gate_words = sorted(strings[i] for i in flagger._gate.vocab_ids if i in strings)
+    rng = random.Random(23)
+    changed = 0
+    for text in ["buy 5 star google reviews now", "I will write reviews for your business on trustpilot",
+                 "der die das und reviews", "fake reviews", "hello world"] * 20:
+        doc = nlp(text)
+        for t in doc:
+            r = rng.random()
+            if r < 0.3:
+                t.norm_ = rng.choice(gate_words)  # a gate word on a token whose lexeme is another
+            elif r < 0.5:
+                t.norm_ = "zzqx"  # a word nobody knows on a token whose lexeme may be a gate word
+            elif r < 0.6:
+                t.norm_ = t.lex.norm_  # the same as its lexeme's, set on the token
+        changed += any(t.norm != t.lex.norm for t in doc)
+        assert reader.read(doc) == _python_read(flagger, flagger._gate, doc), [t.norm_ for t in doc]
+        for t in doc:  # and back: the reader keeps nothing from one doc to the next
+            t.norm_ = t.lex.norm_
+        assert reader.read(doc) == _python_read(flagger, flagger._gate, doc)
+    assert changed > 50
+
+
+def test_reader_takes_only_compiled_parts(scan, flagger):
+    strings = flagger.pipeline.nlp.vocab.strings
+    language = scan.CompiledLanguage(flagger._languages, strings)
+    gate = scan.CompiledGate(flagger._gate)
+    with pytest.raises(TypeError):
+        scan.CompiledReader(gate, language)
+    with pytest.raises(TypeError):
+        scan.CompiledReader(None, gate)

@@ -53,6 +53,81 @@ cdef uint64_t _mask(value, what) except? 0:
 
 
 # --------------------------------------------------------------------------------------------------------
+# 0. An id -> small int table: open addressing over 64-bit ids, with a bit-array prefilter
+# --------------------------------------------------------------------------------------------------------
+
+cdef struct _IdSlot:
+    uint64_t key
+    int value  # -1: an empty slot
+
+
+cdef inline uint64_t _mix(uint64_t key) noexcept nogil:
+    return key * <uint64_t>0x9E3779B97F4A7C15
+
+
+@cython.final
+cdef class _IdMap:
+    """Exactly the pairs put in: get(key) is the value stored for key, else -1.
+
+    Linear probing at load <= 1/2 (the slot from the top bits of key * golden ratio); before any probe, a bit of
+    a 2^15-bit array (4 KB, from bits 25-39 of the same product) says whether the key can be present at all."""
+    cdef vector[_IdSlot] slots
+    cdef uint64_t mask
+    cdef int shift
+    cdef uint64_t bloom[512]
+    cdef size_t count
+
+    def __init__(self, size_t expected):
+        cdef size_t cap = 16
+        cdef int bits = 4
+        cdef _IdSlot empty
+        while cap < 2 * expected + 2:
+            cap <<= 1
+            bits += 1
+        empty.key = 0
+        empty.value = -1
+        self.slots.assign(cap, empty)
+        self.mask = cap - 1
+        self.shift = 64 - bits
+        self.count = 0
+        for k in range(512):
+            self.bloom[k] = 0
+
+    cdef int put(self, uint64_t key, int value) except -1:
+        cdef uint64_t m = _mix(key)
+        cdef uint64_t h = m >> self.shift
+        if value < 0:
+            raise ValueError("values are >= 0")
+        while self.slots[h].value >= 0:
+            if self.slots[h].key == key:
+                self.slots[h].value = value
+                return 0
+            h = (h + 1) & self.mask
+        if 2 * (self.count + 1) > self.slots.size():
+            raise ValueError("the id table is full")  # sized by the caller: never
+        self.slots[h].key = key
+        self.slots[h].value = value
+        self.count += 1
+        self.bloom[(m >> 31) & 511] |= (<uint64_t>1) << ((m >> 25) & 63)
+        return 0
+
+    cdef inline int get(self, uint64_t key) noexcept nogil:
+        cdef uint64_t m = _mix(key)
+        cdef uint64_t h
+        cdef const _IdSlot* s
+        if not (self.bloom[(m >> 31) & 511] >> ((m >> 25) & 63)) & 1:
+            return -1
+        h = m >> self.shift
+        while True:
+            s = &self.slots[h]
+            if s.value < 0:
+                return -1
+            if s.key == key:
+                return s.value
+            h = (h + 1) & self.mask
+
+
+# --------------------------------------------------------------------------------------------------------
 # 1. The rule gate (gate.RuleGate.rules_that_may_fire over the doc's set of NORM ids)
 # --------------------------------------------------------------------------------------------------------
 
@@ -68,9 +143,11 @@ cdef class CompiledGate:
     cdef vector[int] group_start  # per index + 1: its (bit, rests) groups in by_first, as [start, end)
     cdef vector[uint64_t] group_bit
     cdef vector[int] group_rest_start  # per group + 1: its rests
-    cdef vector[int] rest_test_start  # per rest + 1: its tests (each a set of ids, any of which will do)
-    cdef vector[int] test_id_start  # per test + 1: its ids' indices in test_ids
-    cdef vector[int] test_ids
+    cdef vector[int] rest_test_start  # per rest + 1: its tests in rest_tests
+    cdef vector[int] rest_tests  # test numbers; a test is a set of ids, any of which will do (distinct sets)
+    cdef vector[int] id_test_start  # per index + 1: the tests its id is in, in id_tests
+    cdef vector[int] id_tests
+    cdef vector[uint32_t] test_stamp  # per test: the generation of the last doc that has one of its ids
     cdef uint64_t always_bits
     cdef vector[uint64_t] derived_bit
     cdef vector[uint64_t] derived_sources
@@ -80,9 +157,11 @@ cdef class CompiledGate:
     cdef vector[int] rule_pattern_start  # per rule + 1: its patterns
     cdef vector[int] pattern_step_start  # per pattern + 1: its step masks in step_masks
     cdef vector[uint64_t] step_masks
+    cdef _IdMap ids  # the same as `index`, for the per-token look-up
     cdef vector[uint32_t] stamp
     cdef uint32_t generation
-    cdef vector[int] seen  # the current doc's distinct known ids (indices)
+    cdef vector[int] seen  # the current doc's distinct known ids (indices): seen[:n_seen]
+    cdef int n_seen
 
     def __init__(self, gate):
         ids = sorted(gate.vocab_ids)
@@ -97,18 +176,29 @@ cdef class CompiledGate:
         self.group_start.push_back(0)
         self.group_rest_start.push_back(0)
         self.rest_test_start.push_back(0)
-        self.test_id_start.push_back(0)
+        tests = {}  # a test's set of id indices -> its number
+        id_tests = [[] for _ in ids]
         for i in ids:
             for b, rests in gate.by_first.get(i, ()):
                 self.group_bit.push_back(_mask(b, "label bit"))
                 for rest in rests:
                     for t in rest:
-                        for x in t:
-                            self.test_ids.push_back(self._idx(x))
-                        self.test_id_start.push_back(self.test_ids.size())
-                    self.rest_test_start.push_back(self.test_id_start.size() - 1)
+                        key = frozenset([self._idx(x) for x in t])
+                        number = tests.get(key)
+                        if number is None:
+                            number = tests[key] = len(tests)
+                            for x in key:
+                                id_tests[x].append(number)
+                        self.rest_tests.push_back(number)
+                    self.rest_test_start.push_back(self.rest_tests.size())
                 self.group_rest_start.push_back(self.rest_test_start.size() - 1)
             self.group_start.push_back(self.group_bit.size())
+        self.id_test_start.push_back(0)
+        for numbers in id_tests:
+            for number in numbers:
+                self.id_tests.push_back(number)
+            self.id_test_start.push_back(self.id_tests.size())
+        self.test_stamp.resize(len(tests), 0)
         self.always_bits = _mask(gate.always_bits, "label bits")
         for b, sources in gate.derived:
             self.derived_bit.push_back(_mask(b, "label bit"))
@@ -127,7 +217,12 @@ cdef class CompiledGate:
                     self.step_masks.push_back(_mask(m, "label bits"))
                 self.pattern_step_start.push_back(self.step_masks.size())
             self.rule_pattern_start.push_back(self.pattern_step_start.size() - 1)
+        self.ids = _IdMap(len(ids))
+        for k, i in enumerate(ids):
+            self.ids.put(<uint64_t>i, k)
         self.stamp.resize(len(ids), 0)
+        self.seen.resize(len(ids), 0)
+        self.n_seen = 0
         self.generation = 0
 
     cdef int _idx(self, i) except -1:
@@ -136,14 +231,14 @@ cdef class CompiledGate:
             raise ValueError(f"id {i} is used by the gate but not in its vocab_ids")
         return deref(it).second
 
-    cdef uint64_t _derive(self, uint64_t present) noexcept nogil:
+    cdef inline uint64_t _derive(self, uint64_t present) noexcept nogil:
         cdef size_t k
         for k in range(self.derived_bit.size()):
             if present & self.derived_sources[k]:
                 present |= self.derived_bit[k]
         return present
 
-    cdef bint _satisfied(self, uint64_t present) noexcept nogil:
+    cdef inline bint _satisfied(self, uint64_t present) noexcept nogil:
         cdef size_t c
         cdef int j
         cdef bint ok
@@ -157,42 +252,55 @@ cdef class CompiledGate:
                 return True
         return False
 
-    cdef bint _test_present(self, int t) noexcept nogil:
-        cdef int j
-        for j in range(self.test_id_start[t], self.test_id_start[t + 1]):
-            if self.stamp[self.test_ids[j]] == self.generation:
-                return True
-        return False
+    cdef inline bint _test_present(self, int t) noexcept nogil:
+        # some id of the test is in the doc: _see stamped the tests of each id it met
+        return self.test_stamp[t] == self.generation
 
     def rules_that_may_fire(self, Doc doc) -> int:
         """0 when no rule can fire; else a bitmask (bit k: rule k) of the rules whose steps can all occur."""
+        cdef int i
+        self._begin()
+        for i in range(doc.length):
+            self._see(_token_norm(&doc.c[i]))
+        return self._finish()
+
+    cdef inline void _begin(self) noexcept nogil:
+        cdef size_t k
+        self.generation += 1
+        if self.generation == 0:  # wrapped: forget every stamp
+            for k in range(self.stamp.size()):
+                self.stamp[k] = 0
+            for k in range(self.test_stamp.size()):
+                self.test_stamp[k] = 0
+            self.generation = 1
+        self.n_seen = 0
+
+    cdef inline void _see(self, uint64_t norm) noexcept nogil:
+        """One token's NORM id (a doc's distinct known ids end up in seen[:n_seen], at most one each)."""
+        cdef int j, k = self.ids.get(norm)
+        if k >= 0 and self.stamp[k] != self.generation:
+            self.stamp[k] = self.generation
+            self.seen[self.n_seen] = k
+            self.n_seen += 1
+            for j in range(self.id_test_start[k], self.id_test_start[k + 1]):
+                self.test_stamp[self.id_tests[j]] = self.generation
+
+    cdef uint64_t _finish(self) noexcept nogil:
         cdef int i, k, g, r, t, p, j
         cdef uint64_t present, maybe, b, out
         cdef bint ok
-        cdef unordered_map[uint64_t, int].iterator it
-        self.generation += 1
-        if self.generation == 0:  # wrapped: forget every stamp
-            for k in range(<int>self.stamp.size()):
-                self.stamp[k] = 0
-            self.generation = 1
-        self.seen.clear()
-        for i in range(doc.length):
-            it = self.index.find(_token_norm(&doc.c[i]))
-            if it != self.index.end():
-                k = deref(it).second
-                if self.stamp[k] != self.generation:
-                    self.stamp[k] = self.generation
-                    self.seen.push_back(k)
         present = self.always_bits
         maybe = 0
-        for k in self.seen:
+        for i in range(self.n_seen):
+            k = self.seen[i]
             present |= self.word_bits[k]
             maybe |= self.first_bits[k]
         if not self._satisfied(self._derive(present | maybe)):
             return 0
         # A label begun by a multi-word alternative's rarest word is present when the rest of it occurs.
         # (Labels only get added, so the order the doc's ids are tried in does not change the result.)
-        for k in self.seen:
+        for i in range(self.n_seen):
+            k = self.seen[i]
             for g in range(self.group_start[k], self.group_start[k + 1]):
                 b = self.group_bit[g]
                 if not (b & maybe) or (b & present):
@@ -200,7 +308,7 @@ cdef class CompiledGate:
                 for r in range(self.group_rest_start[g], self.group_rest_start[g + 1]):
                     ok = True
                     for t in range(self.rest_test_start[r], self.rest_test_start[r + 1]):
-                        if not self._test_present(t):
+                        if not self._test_present(self.rest_tests[t]):
                             ok = False
                             break
                     if ok:
@@ -232,7 +340,7 @@ cdef class CompiledLanguage:
     """LanguageGuesser.keyed(key) over a doc's LOWER ids: the same integer weights, summed in C.
 
     `strings` is the vocab's StringStore (keys are `strings.add(word)`, as the Flagger's) or a key function."""
-    cdef unordered_map[uint64_t, int] row  # LOWER id -> its first entry in lang/weight
+    cdef _IdMap row  # LOWER id -> its row r: entries [row_end[r - 1] (0 for r = 0), row_end[r]) of lang/weight
     cdef vector[int] row_end
     cdef vector[int] lang
     cdef vector[int64_t] weight
@@ -248,12 +356,13 @@ cdef class CompiledLanguage:
         if not 0 < self.n_lang <= 64 or "en" not in self.languages:
             raise ValueError(f"{self.n_lang} languages (1 to 64, English among them) expected")
         self.en = self.languages.index("en")
+        self.row = _IdMap(len(weights))
         for k, pairs in weights.items():
             if not pairs:
                 continue  # Python skips an empty weight tuple too
             if not isinstance(k, int) or not 0 <= k <= _MAX64:
                 raise ValueError(f"language key {k!r} is no 64-bit id")
-            self.row[<uint64_t>k] = self.row_end.size()
+            self.row.put(<uint64_t>k, self.row_end.size())
             for i, x in pairs:
                 if not 0 <= i < self.n_lang or not isinstance(x, int) or not -(1 << 40) < x < (1 << 40):
                     raise ValueError(f"language weight {(i, x)!r} out of range")
@@ -263,23 +372,61 @@ cdef class CompiledLanguage:
 
     def guess(self, Doc doc) -> str:
         cdef int64_t scores[64]
-        cdef int i, j, r, start, best
-        cdef unordered_map[uint64_t, int].iterator it
-        for i in range(64):
+        cdef int i
+        for i in range(self.n_lang):
             scores[i] = 0
         for i in range(doc.length):
-            it = self.row.find(doc.c[i].lex.lower)
-            if it != self.row.end():
-                r = deref(it).second
-                start = self.row_end[r - 1] if r else 0
-                for j in range(start, self.row_end[r]):
-                    scores[self.lang[j]] += self.weight[j]
+            self._add(scores, doc.c[i].lex.lower)
+        return self._pick(scores)
+
+    cdef inline void _add(self, int64_t* scores, uint64_t lower) noexcept nogil:
+        """One token's LOWER id: its weights added to scores[:n_lang]."""
+        cdef int j
+        cdef int r = self.row.get(lower)
+        if r >= 0:
+            for j in range(self.row_end[r - 1] if r else 0, self.row_end[r]):
+                scores[self.lang[j]] += self.weight[j]
+
+    cdef str _pick(self, const int64_t* scores):
         # max(range(n), key=lambda i: (scores[i], i == en)): the first of the best, English winning ties
-        best = 0
+        cdef int i, best = 0
         for i in range(1, self.n_lang):
             if scores[i] > scores[best] or (scores[i] == scores[best] and i == self.en and best != self.en):
                 best = i
         return self.languages[best] if scores[best] > scores[self.en] else "en"
+
+
+@cython.final
+cdef class CompiledReader:
+    """(language.guess(doc), gate.rules_that_may_fire(doc)) in one pass over the doc's tokens.
+
+    read(doc) -> (language code, may-fire bitmask): per token its LOWER id (the lexeme's) goes to the guesser
+    and its NORM id (the token's own if set, else the lexeme's) to the gate, with the same tables and the same
+    code as the two calls."""
+    cdef readonly CompiledLanguage language
+    cdef readonly CompiledGate gate
+
+    def __init__(self, CompiledLanguage language not None, CompiledGate gate not None):
+        self.language = language
+        self.gate = gate
+
+    def read(self, Doc doc) -> tuple:
+        cdef int64_t scores[64]
+        cdef int i
+        cdef const TokenC* t
+        cdef CompiledLanguage language = self.language
+        cdef CompiledGate gate = self.gate
+        for i in range(language.n_lang):
+            scores[i] = 0
+        gate._begin()
+        for i in range(doc.length):
+            t = &doc.c[i]
+            language._add(scores, t.lex.lower)
+            gate._see(_token_norm(t))
+        return language._pick(scores), gate._finish()
+
+    def __call__(self, Doc doc) -> tuple:
+        return self.read(doc)
 
 
 # --------------------------------------------------------------------------------------------------------
