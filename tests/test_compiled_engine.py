@@ -24,6 +24,7 @@ def test_the_compiled_engine_is_built_and_used():
     assert pipeline.compiled
     assert pipeline.nlp.get_pipe("turfwatch_normalizer").compiled_merges is not None
     assert get_flagger()._prepare is compiled.part("_listing").prepare
+    assert isinstance(get_flagger()._read.__self__, compiled.part("_scan").CompiledReader)
 
 
 @pytest.fixture(scope="module")

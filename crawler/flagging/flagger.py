@@ -150,7 +150,7 @@ class Flagger:
         if p.compiled:  # the same judgements, read from spaCy's token structs (see compiled.py)
             scan, engine = part("_scan"), part("_evaluate")
             language, gate = scan.CompiledLanguage(self._languages, strings), scan.CompiledGate(self._gate)
-            self._read = lambda doc: (language.guess(doc), gate.rules_that_may_fire(doc))
+            self._read = scan.CompiledReader(language, gate).read  # both in one pass over the tokens
             self._listing_cues = engine.CompiledEngine(self.rules, self._words).cues
         self._rule_labels = [self._labels_of(r) for r in self.rules]
         self._plans: dict[int, tuple[list[Rule], frozenset[str]]] = {}
