@@ -214,3 +214,16 @@ def test_boundaries_on_random_text():
     for _ in range(20000):
         text = "".join(rng.choice(alphabet) for _ in range(rng.randrange(0, 30)))
         assert boundaries(text) == _python_bounds(text), repr(text)
+
+
+def test_boundaries_dash_runs():
+    """\\s[-–—]\\s matches sharing their spaces (finditer takes every other one), dashes at the text's ends,
+    dashes next to , ( ) and stops: the C scan finds the dash first and looks at its neighbours."""
+    boundaries = _compiled().boundaries
+    pieces = [" ", "-", "–", "—", "\n", "\u00a0", "\u2003", ",", "(", ")", ".", "a", "--"]
+    texts = [" - - - ", "\n-\n-\n", " -- - ", "- -", " -", "- ", "-", " - ", "a - b - c", "(-) , - ,",
+             " — – - ", "x. - y", "\u2003-\u00a0-\u2003", " - - - - - - - - "]
+    rng = random.Random(13)
+    texts += ["".join(rng.choice(pieces) for _ in range(rng.randrange(1, 16))) for _ in range(20000)]
+    for text in texts:
+        assert boundaries(text) == _python_bounds(text), repr(text)

@@ -233,18 +233,27 @@ cdef void _scan(const uchar_t* t, Py_ssize_t n, vector[int]& clause, vector[int]
         if ch == 10 or _is_bullet(ch):
             clause.push_back(<int>p)
         p += 1
+    # \s[-–—]\s is looked for from its dash (spaces are many, dashes few): a dash at p with a space on either
+    # side is a match at p - 1 unless p - 1 is inside the previous match (finditer's matches do not overlap).
+    # , ( ) cannot be inside one, nor a match start at a , ( ): `own` comes out ascending.
+    cdef Py_ssize_t resume = 0  # the first position the next \s[-–—]\s match may start at
     p = 0
     while p < n:
         ch = t[p]
-        if ch < 128 and not (_ASCII[ch] & (K_CHUNK | K_SPACE)):
+        if ch < 128:
+            if not (_ASCII[ch] & (K_CHUNK | K_DASH)):
+                p += 1
+                continue
+            if ch != 0x2d:  # , ( )
+                own.push_back(<int>p)
+                p += 1
+                continue
+        elif not _is_dash(ch):
             p += 1
             continue
-        if ch == 0x2c or ch == 0x28 or ch == 0x29:  # , ( )
-            own.push_back(<int>p)
-        elif p + 2 < n and _is_dash(t[p + 1]) and _space(ch) and _space(t[p + 2]):  # \s[-–—]\s
-            own.push_back(<int>p)
-            p += 3
-            continue
+        if p - 1 >= resume and p + 1 < n and _space(t[p - 1]) and _space(t[p + 1]):
+            own.push_back(<int>(p - 1))
+            resume = p + 2
         p += 1
     _merge(clause, own, chunk)
 
@@ -256,6 +265,8 @@ cdef int _scan_bounds(str text, vector[int]& clause, vector[int]& chunk) except 
     cdef vector[int] own
     clause.clear()
     chunk.clear()
+    clause.reserve(64)  # one allocation for most listings, not one per doubling
+    own.reserve(64)
     if kind == 1:
         _scan(<const uint8_t*>data, n, clause, chunk, own)
     elif kind == 2:
@@ -299,25 +310,28 @@ cdef int _regex_bounds(str text, vector[int]& clause, vector[int]& chunk) except
 
 
 cdef inline int _bisect_right(const vector[int]& a, int64_t x) noexcept nogil:
-    cdef size_t lo = 0, hi = a.size(), mid
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if x < a[mid]:
-            hi = mid
-        else:
-            lo = mid + 1
-    return <int>lo
+    """bisect.bisect_right(a, x) for a sorted `a`, without a branch on the data (a predictable loop)."""
+    cdef size_t n = a.size(), half, base = 0
+    cdef const int* p = a.data()
+    if n == 0:
+        return 0
+    while n > 1:  # a[:base] <= x, and the answer is in [base, base + n]
+        half = n >> 1
+        base += half * <size_t>(p[base + half] <= x)
+        n -= half
+    return <int>(base + <size_t>(p[base] <= x))
 
 
 cdef inline int _bisect_right64(const vector[int64_t]& a, int64_t x) noexcept nogil:
-    cdef size_t lo = 0, hi = a.size(), mid
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if x < a[mid]:
-            hi = mid
-        else:
-            lo = mid + 1
-    return <int>lo
+    cdef size_t n = a.size(), half, base = 0
+    cdef const int64_t* p = a.data()
+    if n == 0:
+        return 0
+    while n > 1:
+        half = n >> 1
+        base += half * <size_t>(p[base + half] <= x)
+        n -= half
+    return <int>(base + <size_t>(p[base] <= x))
 
 
 def boundaries(str text, bint with_re=False):
