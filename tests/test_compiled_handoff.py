@@ -245,3 +245,49 @@ def test_a_doc_of_another_vocab_gets_the_list(corpus):
     other = spacy.blank("en")
     doc = other("buy five star google reviews")
     assert cm.found(doc, None) == cm.find(doc, None)
+
+
+def test_evaluate_scratch_lent_one_at_a_time(corpus):
+    """evaluate() borrows the engine's scratch; a CompiledCues evaluated again, after others, or from inside
+    another's evaluate() (a diagnostics list whose append evaluates another listing) gives the same hits."""
+    f, docs = corpus
+    _, _, mod = _modules()
+    cm = f.pipeline.cues
+    engine = mod.CompiledEngine(f.rules, f._words)
+    picked = [d for d in docs if len(d[0])][:60]
+    ccs = [engine.cues(doc, starts, is_tag, cm.found(doc, None), text) for doc, starts, is_tag, text in picked]
+
+    def result(cc, rules=f.rules):
+        diag: list[str] = []
+        return [_hit_key(h) for h in cc.evaluate(rules, diag)], diag
+
+    expected = []
+    for doc, starts, is_tag, text in picked:  # each on an engine of its own
+        alone = mod.CompiledEngine(f.rules, f._words)
+        expected.append(result(alone.cues(doc, starts, is_tag, cm.find(doc, None), text)))
+    assert sum(len(e[0]) for e in expected) > 10
+    assert [result(cc) for cc in ccs] == expected
+    assert [result(cc) for cc in reversed(ccs)] == expected[::-1]
+    assert [result(cc) for cc in ccs] == expected  # evaluated twice
+
+    class Nested(list):
+        def __init__(self, other):
+            super().__init__()
+            self.other, self.inner = other, []
+
+        def append(self, item):
+            self.inner.append(result(self.other))
+            super().append(item)
+
+    nested = 0
+    for k, cc in enumerate(ccs):
+        other = (k + 7) % len(ccs)
+        diag = Nested(ccs[other])
+        hits = [_hit_key(h) for h in cc.evaluate(f.rules, diag)]
+        assert (hits, list(diag)) == expected[k]
+        assert all(r == expected[other] for r in diag.inner)
+        nested += len(diag.inner)
+        # a subset of the rules after all the rules: the memo starts empty again where it must
+        assert result(cc, f.rules[::2]) == result(engine.cues(*picked[k][:3], cm.found(picked[k][0], None),
+                                                               picked[k][3]), f.rules[::2])
+    assert nested > 10

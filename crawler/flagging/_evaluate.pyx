@@ -52,6 +52,7 @@ Equivalence notes
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
 from libc.string cimport memcpy
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
+from cpython.list cimport PyList_GET_SIZE
 from libcpp.algorithm cimport sort as std_sort
 from libcpp.pair cimport pair
 from libcpp.vector cimport vector
@@ -399,6 +400,13 @@ cdef class CompiledEngine:
     cdef vector[int64_t] _hash_codes
     cdef size_t _hash_count
     cdef int64_t _zero_code
+    # evaluate()'s scratch, lent to one CompiledCues.evaluate at a time (swapped in and out), so that its
+    # vectors keep their capacity from listing to listing instead of growing anew in every CompiledCues
+    cdef bint _scratch_busy
+    cdef vector[int] _s_pool, _s_partial, _s_grown, _s_support, _s_ulabels, _s_memo_off, _s_memo_len, _s_memo_pool
+    cdef vector[CandC] _s_cands
+    cdef vector[pair[pair[int, int], int]] _s_order
+    cdef vector[pair[int, int]] _s_taken
     cdef dict _platform_ids
     cdef list _platform_names
     cdef dict _tuple_ids  # label tuple -> int
@@ -592,8 +600,12 @@ cdef class CompiledEngine:
         cdef int n = doc.length, s, e
         cdef int64_t code
         cdef char tag
+        if type(field_starts) is list:
+            cc._field_starts.reserve(PyList_GET_SIZE(field_starts))
         for x in field_starts:
             cc._field_starts.push_back(x)
+        if type(field_is_tag) is list:
+            cc._field_is_tag.reserve(PyList_GET_SIZE(field_is_tag))
         for x in field_is_tag:
             tag = 1 if x else 0  # (a conditional expression straight into push_back compiles wrong)
             cc._field_is_tag.push_back(tag)
@@ -718,11 +730,14 @@ cdef class CompiledCues:
         for lab in range(self._nlabels):
             self._lab_off[lab + 1] += self._lab_off[lab]
         self._lab_cues.resize(ncues)
-        cdef vector[int] fill = self._lab_off
-        for i in range(ncues):
+        cdef int* off = self._lab_off.data()
+        for i in range(ncues):  # off[lab] as the cursor: it ends at the label's end, the next label's start
             lab = cues[i].label
-            self._lab_cues[fill[lab]] = i
-            fill[lab] += 1
+            self._lab_cues[off[lab]] = i
+            off[lab] += 1
+        for lab in range(self._nlabels, 0, -1):
+            off[lab] = off[lab - 1]
+        off[0] = 0
         for lab in range(self._nlabels):
             lo, hi = self._lab_off[lab], self._lab_off[lab + 1]
             ordered = True
@@ -818,13 +833,40 @@ cdef class CompiledCues:
         cdef CompiledEngine eng = self._engine
         cdef list hits = []
         cdef int ri
-        for rule in rules:
-            ri = eng._rule_id(rule)  # a rule the engine was not made with is compiled now
-            if self._memo_off.size() < eng._tuples.size():
-                self._memo_off.resize(eng._tuples.size(), -1)
-                self._memo_len.resize(eng._tuples.size(), 0)
-            self._evaluate_rule(ri, rule, hits, diagnostics)
+        # the engine's scratch when no other evaluate() has it (rules or diagnostics may run Python code, so
+        # another thread's evaluate() may start before this one ends): the memo starts empty in it
+        cdef bint borrowed = not eng._scratch_busy
+        if borrowed:
+            eng._scratch_busy = True
+            self._swap_scratch(eng)
+            self._memo_off.assign(eng._tuples.size(), -1)
+            self._memo_len.assign(eng._tuples.size(), 0)
+            self._memo_pool.clear()
+        try:
+            for rule in rules:
+                ri = eng._rule_id(rule)  # a rule the engine was not made with is compiled now
+                if self._memo_off.size() < eng._tuples.size():
+                    self._memo_off.resize(eng._tuples.size(), -1)
+                    self._memo_len.resize(eng._tuples.size(), 0)
+                self._evaluate_rule(ri, rule, hits, diagnostics)
+        finally:
+            if borrowed:
+                self._swap_scratch(eng)  # this CompiledCues's own (memo) vectors back, as they were
+                eng._scratch_busy = False
         return hits
+
+    cdef void _swap_scratch(self, CompiledEngine eng) noexcept:
+        self._pool.swap(eng._s_pool)
+        self._partial.swap(eng._s_partial)
+        self._grown.swap(eng._s_grown)
+        self._support.swap(eng._s_support)
+        self._ulabels.swap(eng._s_ulabels)
+        self._memo_off.swap(eng._s_memo_off)
+        self._memo_len.swap(eng._s_memo_len)
+        self._memo_pool.swap(eng._s_memo_pool)
+        self._cands.swap(eng._s_cands)
+        self._order.swap(eng._s_order)
+        self._taken.swap(eng._s_taken)
 
     cdef int _chains(self, RuleC* r, PatC* pat) except -1:
         """engine._chains: per first cue, the shortest chain of the pattern's steps, onto _pool/_cands."""
