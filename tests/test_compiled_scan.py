@@ -456,3 +456,28 @@ def test_reader_takes_only_compiled_parts(scan, flagger):
         scan.CompiledReader(gate, language)
     with pytest.raises(TypeError):
         scan.CompiledReader(None, gate)
+
+
+def test_id_and_pair_maps(scan):
+    """The open-addressed tables behind the gate, the guesser and the merge check's cache of two-piece joins:
+    every key found with its value, no other key found; past its limit the cache forgets, never misleads."""
+    rng = random.Random(29)
+    keys = ([rng.getrandbits(64) for _ in range(3000)] + list(range(0, 4000, 3)) + [1 << 63, (1 << 64) - 2]
+            + [k << 40 for k in range(1, 300)])
+    keys += rng.sample(keys, 200)  # put twice: the last value wins
+    position = {k: v for v, k in enumerate(keys)}
+    pool = [rng.getrandbits(64) for _ in range(60)] + list(range(40))
+    pairs = [(rng.choice(pool), rng.choice(pool)) for _ in range(20000)]
+    first = {}
+    for v, p in enumerate(pairs):
+        first.setdefault(p, v)
+    got_ids, before, after = scan._maps_selftest(keys, pairs, 1 << 30)
+    assert got_ids == [position.get(k, -1) for k in keys + [k ^ 1 for k in keys] + [0, 1, (1 << 64) - 1]]
+    assert before == [first[p] if first[p] < v else -1 for v, p in enumerate(pairs)]
+    assert after == [first[p] for p in pairs] + [first.get((b, a), -1) for a, b in pairs]
+    # A small limit: the cache is cleared now and then, and what it answers is still right.
+    _, before, after = scan._maps_selftest([], pairs, 100)
+    assert all(x == -1 or pairs[x] == pairs[v] for v, x in enumerate(before))
+    asked = pairs + [(b, a) for a, b in pairs]
+    assert all(x == -1 or pairs[x] == asked[v] for v, x in enumerate(after))
+    assert before.count(-1) > len(first) + 1000 and sum(x >= 0 for x in before) > 1000

@@ -127,6 +127,96 @@ cdef class _IdMap:
             h = (h + 1) & self.mask
 
 
+cdef struct _PairSlot:
+    uint64_t a
+    uint64_t b
+    int value
+    int used
+
+
+@cython.final
+cdef class _PairMap:
+    """A cache (a, b) -> int >= 0 of 64-bit id pairs, open addressing; cleared (not evicted) past `limit` pairs."""
+    cdef vector[_PairSlot] slots
+    cdef uint64_t mask
+    cdef int shift
+    cdef size_t count, limit
+
+    def __init__(self, size_t limit):
+        self.limit = limit
+        self._reset(1 << 12)
+
+    cdef int _reset(self, size_t cap) except -1:
+        cdef _PairSlot empty
+        cdef int bits = 0
+        empty.a = empty.b = 0
+        empty.value = empty.used = 0
+        self.slots.assign(cap, empty)
+        while (<size_t>1 << bits) < cap:
+            bits += 1
+        self.mask = cap - 1
+        self.shift = 64 - bits
+        self.count = 0
+        return 0
+
+    cdef inline size_t _home(self, uint64_t a, uint64_t b) noexcept nogil:
+        return _mix(a ^ _mix(b + <uint64_t>0x632BE59BD9B4E019)) >> self.shift
+
+    cdef inline int get(self, uint64_t a, uint64_t b) noexcept nogil:
+        """The value of (a, b), -1 when absent."""
+        cdef size_t h = self._home(a, b)
+        cdef const _PairSlot* s
+        while True:
+            s = &self.slots[h]
+            if not s.used:
+                return -1
+            if s.a == a and s.b == b:
+                return s.value
+            h = (h + 1) & self.mask
+
+    cdef int put(self, uint64_t a, uint64_t b, int value) except -1:
+        """(a, b) not present: add it (growing, or clearing past the limit)."""
+        cdef vector[_PairSlot] old
+        cdef size_t k, h
+        if 2 * (self.count + 1) > self.slots.size():
+            if self.count >= self.limit:
+                self._reset(self.slots.size())
+            else:
+                old.swap(self.slots)
+                self._reset(2 * old.size())
+                for k in range(old.size()):
+                    if old[k].used:
+                        self.put(old[k].a, old[k].b, old[k].value)
+        h = self._home(a, b)
+        while self.slots[h].used:
+            h = (h + 1) & self.mask
+        self.slots[h].a = a
+        self.slots[h].b = b
+        self.slots[h].value = value
+        self.slots[h].used = 1
+        self.count += 1
+        return 0
+
+
+def _maps_selftest(list keys, list pairs, size_t limit) -> tuple:
+    """For the tests: _IdMap over `keys` (its value: the key's position, last one winning) and _PairMap over
+    `pairs` with `limit`, read back for every key, pair and a few more: ([get(k)], [get(a, b) before its put],
+    [get(a, b) after all puts])."""
+    cdef _IdMap ids = _IdMap(len(keys))
+    cdef _PairMap cache = _PairMap(limit)
+    for v, k in enumerate(keys):
+        ids.put(<uint64_t>k, v)
+    got_ids = [ids.get(<uint64_t>k) for k in keys + [k ^ 1 for k in keys] + [0, 1, _MAX64]]
+    before = []
+    for v, (a, b) in enumerate(pairs):
+        got = cache.get(<uint64_t>a, <uint64_t>b)
+        before.append(got)
+        if got < 0:
+            cache.put(<uint64_t>a, <uint64_t>b, v)
+    after = [cache.get(<uint64_t>a, <uint64_t>b) for a, b in pairs + [(b, a) for a, b in pairs]]
+    return got_ids, before, after
+
+
 # --------------------------------------------------------------------------------------------------------
 # 1. The rule gate (gate.RuleGate.rules_that_may_fire over the doc's set of NORM ids)
 # --------------------------------------------------------------------------------------------------------
@@ -473,6 +563,7 @@ cdef class CompiledMergeCheck:
     cdef unordered_map[attr_t, cstring] lowers  # orth -> lower-case UTF-8 (ASCII tokens only)
     cdef unordered_map[cstring, int] ascii_joins  # joined ASCII pieces -> the join's answer (-1: None)
     cdef cmap[pair[attr_t, attr_t], int] other_joins  # (orth, orth) of non-ASCII pieces -> the join's answer
+    cdef _PairMap piece_joins  # (orth, orth) of any two pieces -> the join's answer + 1 (0: None)
     cdef list found_words  # the join's answers (canonical words), indexed by the two caches above
     cdef dict found_index  # canonical word -> its index in found_words
     cdef dict run_joins  # letter tokens' orths -> the run's merges as letter-token ranges (see _run_step)
@@ -502,6 +593,7 @@ cdef class CompiledMergeCheck:
         self.found_words = []
         self.found_index = {}
         self.python_joins = 0
+        self.piece_joins = _PairMap(_CACHE_LIMIT)
         for c in _RUN_CHARS:
             self.run_orths.push_back(get_string_id(c))
         for c in SEPARATOR_TOKENS:
@@ -685,10 +777,14 @@ cdef class CompiledMergeCheck:
                 nlex = doc.c[nxt].lex
                 if self._alpha(nlex) and ((nxt == i + 1 and doc.c[i].spacy)
                                           or (nxt == i + 2 and not doc.c[i + 1].spacy)):
-                    if lex.flags & nlex.flags & self.ascii_bit:
-                        found = self._ascii_pieces(lex, nlex)
-                    else:
-                        found = self._other_pieces(lex, nlex)
+                    # the join of two pieces is a function of their ORTH ids: cached by them
+                    found = self.piece_joins.get(lex.orth, nlex.orth) - 1
+                    if found == -2:
+                        if lex.flags & nlex.flags & self.ascii_bit:
+                            found = self._ascii_pieces(lex, nlex)
+                        else:
+                            found = self._other_pieces(lex, nlex)
+                        self.piece_joins.put(lex.orth, nlex.orth, found + 1)
                     if found >= 0:
                         out.append((i, nxt + 1, self.found_words[found]))  # nxt + 1 - i >= 2
                         i = nxt + 1
