@@ -647,7 +647,7 @@ cdef class CompiledEngine:
         """ListingCues's treatment of one raw cue, tokens s..e (inside the Doc) of the cue with raw code `code`."""
         cdef const TokenC* toks = cc._doc.c
         cdef int n = cc._doc.length, k, label, window, clo, chi
-        cdef int64_t c0, c1
+        cdef int64_t c0, c1, clause_start
         cdef uint64_t nxt
         cdef CueC cue
         label = <int>(code & 0xFFFFFF)
@@ -660,8 +660,11 @@ cdef class CompiledEngine:
                 return  # "review your logo": a verb, not a review on offer
         c0 = toks[s].idx
         c1 = toks[e - 1].idx + <int64_t>toks[e - 1].lex.length - 1
+        # c0 <= c1, so bisect_right(a, c1) is bisect_right(a, c0) unless a boundary lies in (c0, c1]
         clo = _bisect_right(cc._clause, c0)
-        chi = _bisect_right(cc._clause, c1)
+        chi = clo
+        if <size_t>clo < cc._clause.size() and cc._clause[clo] <= c1:
+            chi = _bisect_right(cc._clause, c1)
         if clo != chi and e - s > 1:
             return  # a composite cue's wildcard ran over a sentence or field boundary
         cue.label = label
@@ -671,14 +674,19 @@ cdef class CompiledEngine:
         cue.clause_lo = clo
         cue.clause_hi = chi
         cue.chunk_lo = _bisect_right(cc._chunk, c0)
-        cue.chunk_hi = _bisect_right(cc._chunk, c1)
+        cue.chunk_hi = cue.chunk_lo
+        if <size_t>cue.chunk_lo < cc._chunk.size() and cc._chunk[cue.chunk_lo] <= c1:
+            cue.chunk_hi = _bisect_right(cc._chunk, c1)
         cue.negated = False
         cue.platform = <int>(code >> 24) - 1
         window = self._window[label]
         if window > 0:
+            # a token k < s starts at or before c0: bisect_right(clause, its idx) <= clo, and == clo unless a
+            # boundary lies between it and c0
+            clause_start = cc._clause[clo - 1] if clo > 0 else -1
             k = s - window if s > window else 0
             while k < s:
-                if _has(self._negation, _norm(&toks[k])) and _bisect_right(cc._clause, toks[k].idx) == clo:
+                if _has(self._negation, _norm(&toks[k])) and toks[k].idx >= clause_start:
                     cue.negated = True
                     break
                 k += 1
