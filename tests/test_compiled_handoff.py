@@ -109,6 +109,7 @@ def test_found_is_find_packed(corpus):
             assert unpack(strings, got) == raw
             assert unpack(strings, cm._phrases.packed(doc, labels)) == cm._phrases.find(doc, labels)
             assert unpack(strings, cm.matcher.packed(doc, labels)) == cm.matcher(doc, labels)
+            assert got == cm._phrases.packed(doc, labels) + cm.matcher.packed(doc, labels)
             seen["cues"] += len(raw)
             seen["empty"] += not raw
     assert seen["cues"] > 10000 and seen["empty"], seen

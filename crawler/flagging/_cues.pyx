@@ -30,6 +30,7 @@ from cpython.list cimport PyList_GET_ITEM, PyList_New, PyList_SET_ITEM
 from cpython.ref cimport Py_INCREF
 from cython.operator cimport dereference as deref
 from libc.stdint cimport int32_t, uint16_t, uint64_t
+from libc.string cimport memcpy
 from libcpp.unordered_map cimport unordered_map
 from libcpp.vector cimport vector
 from preshed.maps cimport MapStruct, key_t, map_iter
@@ -350,6 +351,25 @@ cdef class CompiledPhrases:
             item = (names[hits[k].cue], hits[k].start, hits[k].end)
             Py_INCREF(item)
             PyList_SET_ITEM(out, k, item)
+        return out
+
+    def packed_with(self, Doc doc, labels, seq):
+        """packed(doc, labels) + seq.packed(doc, labels), made as one bytes: CueMatcher.found's records
+        (`seq`: the CompiledSeqMatcher, or anything with such a packed method)."""
+        cdef vector[Hit] hits
+        self._search(doc, labels, hits)
+        cdef bytes tail = seq.packed(doc, labels)
+        cdef size_t k, total = hits.size()
+        cdef Py_ssize_t n_tail = len(tail)
+        cdef bytes out = PyBytes_FromStringAndSize(NULL, <Py_ssize_t>(total * sizeof(Packed)) + n_tail)
+        cdef char* data = PyBytes_AS_STRING(out)
+        cdef Packed* rec = <Packed*>data
+        cdef const uint64_t* keys = self.keys.data()
+        for k in range(total):
+            rec[k].key = keys[hits[k].cue]
+            rec[k].start = hits[k].start
+            rec[k].end = hits[k].end
+        memcpy(data + total * sizeof(Packed), PyBytes_AS_STRING(tail), n_tail)
         return out
 
     def packed(self, Doc doc, labels=None):

@@ -319,7 +319,7 @@ class CueMatcher:
         (name hash, start, end) records that the compiled engine's `cues` reads without a tuple or a name per
         cue (see _cues.CompiledPhrases.packed); else (or for a doc of another vocab) find()'s list."""
         if self._packed and doc.vocab is self._vocab:
-            return self._phrases.packed(doc, labels) + self.matcher.packed(doc, labels)
+            return self._phrases.packed_with(doc, labels, self.matcher)
         return self.find(doc, labels)
 
 
