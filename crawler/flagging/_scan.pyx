@@ -198,6 +198,73 @@ cdef class _PairMap:
         return 0
 
 
+cdef struct _DualSlot:
+    uint64_t key
+    int gate  # -2: an empty slot; else the gate's index of the id, -1 when the gate does not know it
+    int lang  # the guesser's row of the id, -1 when it has none
+
+
+@cython.final
+cdef class _DualMap:
+    """One table for the gate's ids and the guesser's words: a token whose NORM is its LOWER (most are) is
+    looked up once for both. find(key): its slot, NULL when neither knows the key. Built as _IdMap is."""
+    cdef vector[_DualSlot] slots
+    cdef uint64_t mask
+    cdef int shift
+    cdef uint64_t bloom[512]
+
+    def __init__(self, CompiledGate gate, CompiledLanguage language):
+        cdef size_t cap = 16, r
+        cdef int bits = 4, k
+        cdef _DualSlot empty
+        cdef _DualSlot* slot
+        cdef size_t expected = gate.id_of.size() + language.row_key.size()
+        while cap < 2 * expected + 2:
+            cap <<= 1
+            bits += 1
+        empty.key = 0
+        empty.gate = -2
+        empty.lang = -1
+        self.slots.assign(cap, empty)
+        self.mask = cap - 1
+        self.shift = 64 - bits
+        for k in range(512):
+            self.bloom[k] = 0
+        for k in range(<int>gate.id_of.size()):
+            self._slot(gate.id_of[k]).gate = k
+        for r in range(language.row_key.size()):
+            self._slot(language.row_key[r]).lang = <int>r
+
+    cdef _DualSlot* _slot(self, uint64_t key) noexcept:
+        """key's slot, made (known to neither) if new."""
+        cdef uint64_t m = _mix(key)
+        cdef uint64_t h = m >> self.shift
+        while self.slots[h].gate != -2:
+            if self.slots[h].key == key:
+                return &self.slots[h]
+            h = (h + 1) & self.mask
+        self.slots[h].key = key
+        self.slots[h].gate = -1
+        self.slots[h].lang = -1
+        self.bloom[(m >> 31) & 511] |= (<uint64_t>1) << ((m >> 25) & 63)
+        return &self.slots[h]
+
+    cdef inline const _DualSlot* find(self, uint64_t key) noexcept nogil:
+        cdef uint64_t m = _mix(key)
+        cdef uint64_t h
+        cdef const _DualSlot* s
+        if not (self.bloom[(m >> 31) & 511] >> ((m >> 25) & 63)) & 1:
+            return NULL
+        h = m >> self.shift
+        while True:
+            s = &self.slots[h]
+            if s.gate == -2:
+                return NULL
+            if s.key == key:
+                return s
+            h = (h + 1) & self.mask
+
+
 def _maps_selftest(list keys, list pairs, size_t limit) -> tuple:
     """For the tests: _IdMap over `keys` (its value: the key's position, last one winning) and _PairMap over
     `pairs` with `limit`, read back for every key, pair and a few more: ([get(k)], [get(a, b) before its put],
@@ -248,6 +315,7 @@ cdef class CompiledGate:
     cdef vector[int] pattern_step_start  # per pattern + 1: its step masks in step_masks
     cdef vector[uint64_t] step_masks
     cdef _IdMap ids  # the same as `index`, for the per-token look-up
+    cdef vector[uint64_t] id_of  # index -> its id
     cdef vector[uint32_t] stamp
     cdef uint32_t generation
     cdef vector[int] seen  # the current doc's distinct known ids (indices): seen[:n_seen]
@@ -310,6 +378,7 @@ cdef class CompiledGate:
         self.ids = _IdMap(len(ids))
         for k, i in enumerate(ids):
             self.ids.put(<uint64_t>i, k)
+            self.id_of.push_back(<uint64_t>i)
         self.stamp.resize(len(ids), 0)
         self.seen.resize(len(ids), 0)
         self.n_seen = 0
@@ -367,7 +436,11 @@ cdef class CompiledGate:
 
     cdef inline void _see(self, uint64_t norm) noexcept nogil:
         """One token's NORM id (a doc's distinct known ids end up in seen[:n_seen], at most one each)."""
-        cdef int j, k = self.ids.get(norm)
+        self._see_index(self.ids.get(norm))
+
+    cdef inline void _see_index(self, int k) noexcept nogil:
+        """A token's NORM id as its index (-1: an id the gate does not know)."""
+        cdef int j
         if k >= 0 and self.stamp[k] != self.generation:
             self.stamp[k] = self.generation
             self.seen[self.n_seen] = k
@@ -432,6 +505,7 @@ cdef class CompiledLanguage:
     `strings` is the vocab's StringStore (keys are `strings.add(word)`, as the Flagger's) or a key function."""
     cdef _IdMap row  # LOWER id -> its row r: entries [row_end[r - 1] (0 for r = 0), row_end[r]) of lang/weight
     cdef vector[int] row_end
+    cdef vector[uint64_t] row_key  # row -> its LOWER id
     cdef vector[int] lang
     cdef vector[int64_t] weight
     cdef int n_lang
@@ -453,6 +527,7 @@ cdef class CompiledLanguage:
             if not isinstance(k, int) or not 0 <= k <= _MAX64:
                 raise ValueError(f"language key {k!r} is no 64-bit id")
             self.row.put(<uint64_t>k, self.row_end.size())
+            self.row_key.push_back(<uint64_t>k)
             for i, x in pairs:
                 if not 0 <= i < self.n_lang or not isinstance(x, int) or not -(1 << 40) < x < (1 << 40):
                     raise ValueError(f"language weight {(i, x)!r} out of range")
@@ -471,8 +546,11 @@ cdef class CompiledLanguage:
 
     cdef inline void _add(self, int64_t* scores, uint64_t lower) noexcept nogil:
         """One token's LOWER id: its weights added to scores[:n_lang]."""
+        self._add_row(scores, self.row.get(lower))
+
+    cdef inline void _add_row(self, int64_t* scores, int r) noexcept nogil:
+        """A token's LOWER id as its row (-1: a word without weights)."""
         cdef int j
-        cdef int r = self.row.get(lower)
         if r >= 0:
             for j in range(self.row_end[r - 1] if r else 0, self.row_end[r]):
                 scores[self.lang[j]] += self.weight[j]
@@ -495,24 +573,40 @@ cdef class CompiledReader:
     code as the two calls."""
     cdef readonly CompiledLanguage language
     cdef readonly CompiledGate gate
+    cdef _DualMap ids  # both tables in one
 
     def __init__(self, CompiledLanguage language not None, CompiledGate gate not None):
         self.language = language
         self.gate = gate
+        self.ids = _DualMap(gate, language)
 
     def read(self, Doc doc) -> tuple:
         cdef int64_t scores[64]
         cdef int i
         cdef const TokenC* t
+        cdef const _DualSlot* s
+        cdef attr_t lower, norm
         cdef CompiledLanguage language = self.language
         cdef CompiledGate gate = self.gate
+        cdef _DualMap ids = self.ids
         for i in range(language.n_lang):
             scores[i] = 0
         gate._begin()
         for i in range(doc.length):
             t = &doc.c[i]
-            language._add(scores, t.lex.lower)
-            gate._see(_token_norm(t))
+            lower = t.lex.lower
+            norm = _token_norm(t)
+            s = ids.find(lower)
+            if s != NULL:
+                language._add_row(scores, s.lang)
+                if norm == lower:
+                    gate._see_index(s.gate)
+                    continue
+            elif norm == lower:
+                continue  # an id neither knows
+            s = ids.find(norm)
+            if s != NULL:
+                gate._see_index(s.gate)
         return language._pick(scores), gate._finish()
 
     def __call__(self, Doc doc) -> tuple:
