@@ -206,53 +206,47 @@ ctypedef fused uchar_t:  # the three str kinds
 
 cdef void _scan(const uchar_t* t, Py_ssize_t n, vector[int]& clause, vector[int]& chunk,
                 vector[int]& own) noexcept:
-    """clause = starts of _CLAUSE_BOUNDARY.finditer(text); chunk = sorted(clause + _CHUNK_BOUNDARY starts)."""
+    """clause = starts of _CLAUSE_BOUNDARY.finditer(text); chunk = sorted(clause + _CHUNK_BOUNDARY starts).
+
+    One pass for both patterns (their characters are distinct: stops, newline and bullets for the clause one;
+    , ( ) and dashes for the chunk one). \\s[-–—]\\s is looked for from its dash (spaces are many, dashes
+    few): a dash at p with a space on either side is a match at p - 1 unless p - 1 is inside the previous
+    match (finditer's matches do not overlap). , ( ) cannot be inside one, nor a match start at a , ( ):
+    `own` comes out ascending."""
     cdef Py_ssize_t p = 0, q
+    cdef Py_ssize_t resume = 0  # the first position the next \\s[-–—]\\s match may start at
     cdef Py_UCS4 ch
     while p < n:
         ch = t[p]
-        if ch < 128 and not (_ASCII[ch] & (K_STOP | K_CLAUSE)):
+        if ch < 128:
+            if not (_ASCII[ch] & (K_STOP | K_CLAUSE | K_CHUNK | K_DASH)):
+                p += 1
+                continue
+        elif ch < 0x2013 or ch > 0x27a4:  # every other character either pattern starts with is in between
             p += 1
             continue
         if _is_stop(ch):
             q = p + 1
             while q < n and _is_stop(t[q]):
                 q += 1
-            # (?=\s|$): a shorter run is followed by a stop, so only the whole run can match, from any of
+            # (?=\\s|$): a shorter run is followed by a stop, so only the whole run can match, from any of
             # its positions; the look-behind can only refuse its first position (a later one is preceded
-            # by a stop, not a letter).
+            # by a stop, not a letter). A stop is none of the chunk pattern's characters.
             if q < n and not _space(t[q]):
                 p = q
                 continue
             if (p >= 3 and t[p - 2] == 0x2e and _is_letter(t[p - 1]) and _is_letter(t[p - 3])
                     and (p == 3 or not _is_word(t[p - 4]))):
-                p += 1  # (?<!\b[^\W\d_]\.[^\W\d_]) refuses p; p + 1 is tried next, as finditer does
+                p += 1  # (?<!\\b[^\\W\\d_]\\.[^\\W\\d_]) refuses p; p + 1 is tried next, as finditer does
                 continue
             clause.push_back(<int>p)
             p = q
             continue
         if ch == 10 or _is_bullet(ch):
             clause.push_back(<int>p)
-        p += 1
-    # \s[-–—]\s is looked for from its dash (spaces are many, dashes few): a dash at p with a space on either
-    # side is a match at p - 1 unless p - 1 is inside the previous match (finditer's matches do not overlap).
-    # , ( ) cannot be inside one, nor a match start at a , ( ): `own` comes out ascending.
-    cdef Py_ssize_t resume = 0  # the first position the next \s[-–—]\s match may start at
-    p = 0
-    while p < n:
-        ch = t[p]
-        if ch < 128:
-            if not (_ASCII[ch] & (K_CHUNK | K_DASH)):
-                p += 1
-                continue
-            if ch != 0x2d:  # , ( )
-                own.push_back(<int>p)
-                p += 1
-                continue
-        elif not _is_dash(ch):
-            p += 1
-            continue
-        if p - 1 >= resume and p + 1 < n and _space(t[p - 1]) and _space(t[p + 1]):
+        elif ch == 0x2c or ch == 0x28 or ch == 0x29:  # , ( )
+            own.push_back(<int>p)
+        elif _is_dash(ch) and p - 1 >= resume and p + 1 < n and _space(t[p - 1]) and _space(t[p + 1]):
             own.push_back(<int>(p - 1))
             resume = p + 2
         p += 1
