@@ -356,6 +356,9 @@ cdef class CompiledPhrases:
     def packed_with(self, Doc doc, labels, seq):
         """packed(doc, labels) + seq.packed(doc, labels), made as one bytes: CueMatcher.found's records
         (`seq`: the CompiledSeqMatcher, or anything with such a packed method)."""
+        return self._packed_with(doc, labels, seq)
+
+    cdef bytes _packed_with(self, Doc doc, labels, seq):
         cdef vector[Hit] hits
         self._search(doc, labels, hits)
         cdef bytes tail = seq.packed(doc, labels)
@@ -386,6 +389,26 @@ cdef class CompiledPhrases:
             rec[k].start = hits[k].start
             rec[k].end = hits[k].end
         return out
+
+
+@cython.final
+cdef class PackedFinder:
+    """CueMatcher.found for the compiled matchers, without a Python frame: `found(doc, labels)` is
+    phrases.packed_with(doc, labels, seq) for a doc of `vocab`, else phrases.find(doc, labels) + seq(doc, labels)
+    (CueMatcher.find's list, as CueMatcher.found gives it for a doc of another vocab)."""
+    cdef CompiledPhrases phrases
+    cdef object seq
+    cdef object vocab
+
+    def __init__(self, CompiledPhrases phrases not None, seq, vocab):
+        self.phrases = phrases
+        self.seq = seq
+        self.vocab = vocab
+
+    def found(self, Doc doc not None, labels=None):
+        if doc.vocab is self.vocab:
+            return self.phrases._packed_with(doc, labels, self.seq)
+        return self.phrases.find(doc, labels) + self.seq(doc, labels)
 
 
 cdef _copy_trie(PhraseMatcher matcher, int32_t root, dict root_edges, list inner_edges, list terminals,

@@ -301,6 +301,8 @@ class CueMatcher:
         self._vocab = vocab
         self._packed = (self._phrases is not None and bool(seq) and bool(part("_evaluate"))
                         and self.matcher.packable)
+        if self._packed:  # found() below, as a C method (no Python frame per listing): the same results
+            self.found = cues.PackedFinder(self._phrases, self.matcher, vocab).found
 
     def find(self, doc: Doc, labels: frozenset[str] | None = None) -> list[tuple[str, int, int]]:
         """Every cue, or those whose label ("platform" for every "platform:<id>") is in `labels`."""
@@ -317,7 +319,8 @@ class CueMatcher:
     def found(self, doc: Doc, labels: frozenset[str] | None = None) -> list[tuple[str, int, int]] | bytes:
         """find()'s cues, in its order, for the rule engine: with the compiled matchers, as bytes of packed
         (name hash, start, end) records that the compiled engine's `cues` reads without a tuple or a name per
-        cue (see _cues.CompiledPhrases.packed); else (or for a doc of another vocab) find()'s list."""
+        cue (see _cues.CompiledPhrases.packed); else (or for a doc of another vocab) find()'s list. With the
+        compiled matchers, __init__ puts _cues.PackedFinder's found, which does the same in C, in its place."""
         if self._packed and doc.vocab is self._vocab:
             return self._phrases.packed_with(doc, labels, self.matcher)
         return self.find(doc, labels)
