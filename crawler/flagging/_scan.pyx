@@ -319,6 +319,14 @@ cdef class CompiledGate:
     cdef vector[uint32_t] stamp
     cdef uint32_t generation
     cdef vector[int] seen  # the current doc's distinct known ids (indices): seen[:n_seen]
+    # Memos of two pure functions of a label mask (direct-mapped, 256 entries; a slot is valid when memo_set):
+    # _can_fire(x) = _satisfied(_derive(x)) and _fire(x) = the rules that may fire given labels x.
+    cdef uint64_t can_key[256]
+    cdef uint64_t fire_key[256]
+    cdef uint64_t fire_val[256]
+    cdef bint can_val[256]
+    cdef bint can_set[256]
+    cdef bint fire_set[256]
     cdef int n_seen
 
     def __init__(self, gate):
@@ -383,6 +391,8 @@ cdef class CompiledGate:
         self.seen.resize(len(ids), 0)
         self.n_seen = 0
         self.generation = 0
+        for k in range(256):
+            self.can_set[k] = self.fire_set[k] = False
 
     cdef int _idx(self, i) except -1:
         cdef unordered_map[uint64_t, int].iterator it = self.index.find(<uint64_t>i)
@@ -449,8 +459,8 @@ cdef class CompiledGate:
                 self.test_stamp[self.id_tests[j]] = self.generation
 
     cdef uint64_t _finish(self) noexcept nogil:
-        cdef int i, k, g, r, t, p, j
-        cdef uint64_t present, maybe, b, out
+        cdef int i, k, g, r, t
+        cdef uint64_t present, maybe, b
         cdef bint ok
         present = self.always_bits
         maybe = 0
@@ -458,7 +468,7 @@ cdef class CompiledGate:
             k = self.seen[i]
             present |= self.word_bits[k]
             maybe |= self.first_bits[k]
-        if not self._satisfied(self._derive(present | maybe)):
+        if not self._can_fire(present | maybe):
             return 0
         # A label begun by a multi-word alternative's rarest word is present when the rest of it occurs.
         # (Labels only get added, so the order the doc's ids are tried in does not change the result.)
@@ -477,6 +487,31 @@ cdef class CompiledGate:
                     if ok:
                         present |= b
                         break
+        return self._fire(present)
+
+    cdef inline bint _can_fire(self, uint64_t labels) noexcept nogil:
+        """_satisfied(_derive(labels)), memoised."""
+        cdef int h = <int>(_mix(labels) >> 56)
+        if not self.can_set[h] or self.can_key[h] != labels:
+            self.can_key[h] = labels
+            self.can_val[h] = self._satisfied(self._derive(labels))
+            self.can_set[h] = True
+        return self.can_val[h]
+
+    cdef inline uint64_t _fire(self, uint64_t labels) noexcept nogil:
+        """_fire_now(labels), memoised."""
+        cdef int h = <int>(_mix(labels) >> 56)
+        if not self.fire_set[h] or self.fire_key[h] != labels:
+            self.fire_key[h] = labels
+            self.fire_val[h] = self._fire_now(labels)
+            self.fire_set[h] = True
+        return self.fire_val[h]
+
+    cdef uint64_t _fire_now(self, uint64_t present) noexcept nogil:
+        """The rules whose steps all occur among labels `present` (derived ones added), 0 unless satisfied."""
+        cdef int r, p, j
+        cdef bint ok
+        cdef uint64_t out
         present = self._derive(present)
         if not self._satisfied(present):
             return 0
