@@ -968,13 +968,18 @@ cdef class CompiledMergeCheck:
                 self.legacy_pre.push_back(doc.c[k].lex.lower)
             if f & self.suf_bit:
                 self.legacy_suf.push_back(doc.c[k].lex.lower)
-        for p in self.legacy_pre:
-            it = self.piece_pairs.find(p)
+        # (by index: a for-in over a C++ vector would copy it)
+        cdef const vector[attr_t]* pairs
+        cdef size_t x, y, z
+        for x in range(self.legacy_pre.size()):
+            it = self.piece_pairs.find(self.legacy_pre[x])
             if it == self.piece_pairs.end():
                 continue
-            for q in deref(it).second:
-                for s in self.legacy_suf:
-                    if s == q:
+            pairs = &deref(it).second
+            for y in range(pairs.size()):
+                q = deref(pairs)[y]
+                for z in range(self.legacy_suf.size()):
+                    if self.legacy_suf[z] == q:
                         return True
         return False
 
