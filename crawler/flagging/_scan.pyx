@@ -6,6 +6,8 @@ Each class mirrors Python code and returns exactly what it returns (tests/test_c
 
 - CompiledGate(gate).rules_that_may_fire(doc) == gate.rules_that_may_fire(set(<the doc's NORM ids>))
 - CompiledLanguage(guesser, strings).guess(doc) == guesser.keyed(strings.add)(<the doc's LOWER ids>)
+- CompiledReader(language, gate).read(doc) == (language.guess(doc), gate.rules_that_may_fire(doc)), in one pass
+  over the tokens (one look-up for both where a token's NORM is its LOWER)
 - CompiledMergeCheck(normalizer, vocab).may_merge(doc) is True exactly when normalizer._merge(doc, canon)
   would merge tokens (find_merges finds a spelled-out or split word), and .merges(doc) is the list of merges
   it makes; see the class for its other checks.
@@ -677,7 +679,8 @@ cdef class CompiledMergeCheck:
         canonical) tuples in the same order, found by walking the tokens as find_merges does (a merge's end is
         the next position tried) with the per-position tests described under may_merge; `words` is never built. The joins come
         from the same caches as may_merge's (a run's outcome by its letter tokens, two pieces by their
-        strings), which keep the join's answer itself.
+        strings, asked only on a miss of an open-addressed cache by the two pieces' ORTH ids), which keep the join's
+        answer itself.
     merges_if_legacy(doc): merges(doc) if legacy_check(doc) else []: what today's Normalizer.__call__ merges.
     """
     cdef object vocab
