@@ -12,7 +12,10 @@ CompiledEngine(rules: list[Rule], words: EngineWords)
 
 CompiledEngine.cues(doc, field_starts, field_is_tag, raw, text) -> CompiledCues
     Same arguments, in the same order, as ListingCues(doc, field_starts, field_is_tag, raw, words, text)
-    without `words`: raw is the list of (cue name, start, end) CueMatcher.find gives, text is doc.text.
+    without `words`: raw is the list of (cue name, start, end) CueMatcher.find gives, or the same cues as
+    CueMatcher.found gives them from the compiled matchers (bytes of packed records: name hash uint64, start
+    and end int32, native order; a hash is turned into its name through doc.vocab.strings once per engine and
+    kept in a C table), text is doc.text.
     Tokens are read from spaCy's TokenC structs (idx, lex.length, lex.lower, NORM = norm or lex.norm),
     so the module must run against the spaCy it was built with (BUILT_WITH_SPACY). The CompiledCues
     keeps `doc` and reads token offsets from it when asked (span_chars): do not retokenize the Doc
