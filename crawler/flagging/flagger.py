@@ -156,6 +156,7 @@ class Flagger:
         self._plans: dict[int, tuple[list[Rule], frozenset[str]]] = {}
         self._terms: dict[tuple, tuple[Rule, tuple[float, str, str]]] = {}
         self._prepare = part("_listing").prepare if p.compiled else prepare  # the same, without Python's calls
+        self._found = p.cues.found
 
     def _labels_of(self, rule: Rule) -> frozenset[str]:
         """Every cue label the rule's evaluation can ask for, with the labels derived ones come from."""
@@ -204,9 +205,11 @@ class Flagger:
         # Only the rules whose cue words all occur are evaluated, and only the cues they ask for are found.
         rules, labels = self._plan(may_fire)
         is_tag = [False] * n_text + [True] * (len(fields) - n_text)
-        cues = self._listing_cues(doc, starts, is_tag, self.pipeline.cues.found(doc, labels), text)
+        cues = self._listing_cues(doc, starts, is_tag, self._found(doc, labels), text)
         diagnostics: list[str] = []
         hits = cues.evaluate(rules, diagnostics)
+        if not hits:  # most listings that pass the gate: cues, but no rule's whole pattern
+            return Judgement(False, 0.0, language, [], set(), set(), diagnostics or [self._partial_evidence(cues)])
         flags = []
         span_chars = cues.span_chars
         for hit in hits:
