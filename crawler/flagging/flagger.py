@@ -4,6 +4,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import Any, NamedTuple
 
 from spacy.attrs import LOWER, NORM
@@ -180,11 +181,16 @@ class Flagger:
         fields, starts, text, n_text = self._prepare(listing)
         return self._judge_doc(self.pipeline.nlp(text), fields, starts, text, n_text)
 
-    def judge_many(self, listings: Iterable[Mapping[str, Any]], batch_size: int = 256) -> list[Judgement]:
-        prepared = [self._prepare(listing) for listing in listings]
-        # nlp.pipe keeps the order of its input (one process), so docs pair with `prepared` by position.
-        docs = self.pipeline.nlp.pipe([p[2] for p in prepared], batch_size=batch_size)
-        return [self._judge_doc(doc, *p) for doc, p in zip(docs, prepared, strict=True)]
+    def judge_many(self, listings: Iterable[Mapping[str, Any]], batch_size: int = 64) -> list[Judgement]:
+        """Listings are prepared, tokenized and judged a batch at a time: a batch's texts and docs are still in
+        the CPU's caches when they are judged (preparing all the listings first made the whole ~7% slower)."""
+        listings = iter(listings)
+        out: list[Judgement] = []
+        while batch := [self._prepare(listing) for listing in islice(listings, batch_size)]:
+            # nlp.pipe keeps the order of its input (one process), so docs pair with `batch` by position.
+            docs = self.pipeline.nlp.pipe([p[2] for p in batch], batch_size=batch_size)
+            out += [self._judge_doc(doc, *p) for doc, p in zip(docs, batch, strict=True)]
+        return out
 
     def _read_arrays(self, doc) -> tuple[str, int]:
         """The doc's language and the rules that may fire on it (a gate bitmask), from its token arrays."""
