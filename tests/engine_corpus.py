@@ -30,3 +30,14 @@ def engine_corpus(n_recombined: int = 600) -> list[dict]:
     out += [dict(g) for g in load_catalog().gigs]
     out += synthesise(rows, n_recombined, seed=random.Random(5).randrange(1000))
     return out
+
+
+def prepared_docs(flagger) -> list[tuple]:
+    """(doc, field starts, is_tag, text) for every corpus listing with a field, as the Flagger hands them to
+    the engine (the listing's doc from its pipeline, the fields from `prepare`)."""
+    from crawler.flagging.flagger import prepare
+
+    prepared = [(starts, [False] * n_text + [True] * (len(fields) - n_text), text)
+                for fields, starts, text, n_text in map(prepare, engine_corpus()) if fields]
+    docs = flagger.pipeline.nlp.pipe([text for _, _, text in prepared], batch_size=256)
+    return [(doc, starts, is_tag, text) for doc, (starts, is_tag, text) in zip(docs, prepared)]

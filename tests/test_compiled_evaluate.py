@@ -19,8 +19,7 @@ from spacy.attrs import NORM
 
 from crawler.flagging import get_flagger
 from crawler.flagging.engine import _CHUNK_BOUNDARY, _CLAUSE_BOUNDARY, ListingCues, RuleHit, evaluate
-from crawler.flagging.flagger import FIELD_SEPARATOR, listing_fields
-from tests.engine_corpus import engine_corpus
+from tests.engine_corpus import prepared_docs
 
 
 def _compiled():
@@ -35,19 +34,7 @@ def _compiled():
 def corpus():
     """(flagger, [(doc, field starts, is_tag, text)]) for every listing with a field, as judge_many prepares them."""
     f = get_flagger()
-    prepared = []
-    for listing in engine_corpus():
-        fields = listing_fields(listing)
-        if not fields:
-            continue  # _judge_doc returns before the engine
-        starts, pos = [], 0
-        for _, text in fields:
-            starts.append(pos)
-            pos += len(text) + len(FIELD_SEPARATOR)
-        prepared.append((starts, [path.startswith("tags[") for path, _ in fields],
-                         FIELD_SEPARATOR.join(t for _, t in fields)))
-    docs = f.pipeline.nlp.pipe([text for _, _, text in prepared], batch_size=256)
-    return f, [(doc, starts, is_tag, text) for doc, (starts, is_tag, text) in zip(docs, prepared)]
+    return f, prepared_docs(f)
 
 
 def _hit_key(hit):

@@ -16,10 +16,9 @@ import pytest
 from spacy.attrs import NORM
 
 from crawler.flagging import get_flagger
-from crawler.flagging.flagger import FIELD_SEPARATOR, listing_fields
 from crawler.flagging.pipeline import CueMatcher
 from crawler.flagging.rules import cue_label
-from tests.engine_corpus import engine_corpus
+from tests.engine_corpus import prepared_docs
 
 RECORD = struct.Struct("=Qii")  # name hash (uint64), start, end (int32), native order
 
@@ -46,19 +45,7 @@ def corpus():
     _modules()
     f = get_flagger()
     assert f.pipeline.compiled and f.pipeline.cues._packed, "the packed handoff is not in use"
-    prepared = []
-    for listing in engine_corpus():
-        fields = listing_fields(listing)
-        if not fields:
-            continue
-        starts, pos = [], 0
-        for _, text in fields:
-            starts.append(pos)
-            pos += len(text) + len(FIELD_SEPARATOR)
-        prepared.append((starts, [path.startswith("tags[") for path, _ in fields],
-                         FIELD_SEPARATOR.join(t for _, t in fields)))
-    docs = f.pipeline.nlp.pipe([text for _, _, text in prepared], batch_size=256)
-    return f, [(doc, starts, is_tag, text) for doc, (starts, is_tag, text) in zip(docs, prepared)]
+    return f, prepared_docs(f)
 
 
 def _hit_key(hit):

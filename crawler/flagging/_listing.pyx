@@ -18,7 +18,7 @@ from cpython.unicode cimport PyUnicode_GET_LENGTH, PyUnicode_Substring
 
 from collections.abc import Mapping
 
-from .flagger import FIELD_SEPARATOR, MAX_FIELD_CHARS, MAX_FIELDS, MAX_LISTING_CHARS
+from .flagger import FIELD_SEPARATOR, MAX_FIELD_CHARS, MAX_FIELDS, MAX_LISTING_CHARS, join_fields
 
 SPACY_VERSION_BUILT = BUILT_WITH_SPACY
 globals()["BUILT_WITH_SPACY"] = SPACY_VERSION_BUILT
@@ -153,21 +153,8 @@ def prepare(listing):
     for i in range(n):
         text = (<tuple>out[i])[1]
         if type(text) is not str:
-            return _prepare_tail(out)
+            return join_fields(out)  # a text that is not an exact str (a str subclass from a __str__): as written
         texts[i] = text
         starts[i] = pos
         pos += PyUnicode_GET_LENGTH(text) + _SEP_LEN
     return out, starts, _SEP.join(texts), n_text
-
-
-def _prepare_tail(fields):
-    """The rest of flagger.prepare, as it is written, for fields with a text that is not an exact str (a str
-    subclass from a __str__, which may have its own __len__)."""
-    starts, pos = [], 0
-    for _, text in fields:
-        starts.append(pos)
-        pos += len(text) + len(FIELD_SEPARATOR)
-    n_text = len(fields)
-    while n_text and fields[n_text - 1][0].startswith("tags["):
-        n_text -= 1
-    return fields, starts, FIELD_SEPARATOR.join(t for _, t in fields), n_text

@@ -114,7 +114,11 @@ def _is_mapping(value: Any) -> bool:
 def prepare(listing: Mapping[str, Any]) -> tuple[list[tuple[str, str]], list[int], str, int]:
     """The listing's fields, where each starts in the joined text, the joined text, and how many fields come
     before the tags (listing_fields puts them last)."""
-    fields = listing_fields(listing)
+    return join_fields(listing_fields(listing))
+
+
+def join_fields(fields: list[tuple[str, str]]) -> tuple[list[tuple[str, str]], list[int], str, int]:
+    """prepare's result from listing_fields' (the compiled prepare also ends here for unusual texts)."""
     starts, pos = [], 0
     for _, text in fields:
         starts.append(pos)
