@@ -1074,3 +1074,152 @@ def _lemma_forms(normalizer) -> list:
         else:
             raise ValueError(f"lemma table key {k!r}")
     return out
+
+
+# --------------------------------------------------------------------------------------------------------
+# Merging split words in place of spaCy's retokenizer (Normalizer._apply)
+# --------------------------------------------------------------------------------------------------------
+
+from cymem.cymem cimport Pool
+from libc.string cimport memset
+from spacy.lexeme cimport EMPTY_LEXEME, Lexeme
+from spacy.vocab cimport Vocab
+
+
+def apply_merges(Doc doc, list merges, list norm_flags) -> bool:
+    """Normalizer._apply(doc, merges) for a doc with nothing but tokens: True when done, exactly as spaCy's
+    retokenizer (`_merge` in spacy/tokens/_retokenize.pyx) and _apply's flag loop leave the doc, its vocab
+    and its strings; False, with nothing changed, where the doc or the merges hold anything this does not
+    handle (the caller then runs the Python _apply):
+
+    - merges: (start, end, canonical str) of >= 2 tokens each, ascending and not overlapping, inside the doc;
+    - norm_flags: (flag id 0-63, container) pairs;
+    - the doc: no tensor, span groups, user data or user hooks; a vocab without vectors; and on every token
+      TAG, POS, MORPH, LEMMA, DEP, head, ENT_IOB, ENT_TYPE, SENT_START all unset (0; SENT_START 1 on the
+      first token, as Doc.push_back sets it), so that the span root
+      is its first token, every head stays 0 and no annotation is carried over or recomputed.
+
+    What _merge then does, step for step: the canonical strings are added (Retokenizer.merge's
+    intify_attrs), each merged token (at its start) gets norm 0 and the lemma of its empty lemmas (""
+    -> 0, which it holds), the lexeme of its text (tokens' text_with_ws joined, the last one's space
+    stripped: added as get_vector adds it, then `vocab.get`), the last token's `spacy`, then NORM = the
+    canonical; tokens are moved down as whole structs (l_edge/r_edge/l_kids/r_kids/sent_start/idx kept: no
+    DEP, so spaCy recomputes none), the freed tail zeroed with lex = &EMPTY_LEXEME, length reduced. Then
+    each merged token's lexeme (the vocab's, as Token.lex gives it) gets set_flag(fid, c in values)."""
+    cdef int n = doc.length
+    cdef int k, start, end, prev = 0, offset, span_index, i, m
+    cdef bint in_span
+    cdef const TokenC* t
+    cdef TokenC* tok
+    cdef const LexemeC* lex
+    cdef LexemeC* vlex
+    cdef Vocab vocab = doc.vocab
+    cdef flags_t one = 1, set_bits, clear_bits, bit
+    cdef vector[int] starts, ends
+    cdef vector[flags_t] sets, clears
+    if not merges or n < 2:
+        return False
+    tensor = doc.tensor
+    if tensor is not None and tensor.size != 0:
+        return False
+    if len(doc.spans) or doc.user_data or doc.user_hooks or doc.user_token_hooks or doc.user_span_hooks:
+        return False
+    if vocab.vectors_length > 0:
+        return False
+    for k in range(n):
+        t = &doc.c[k]
+        if (t.tag or t.pos or t.morph or t.lemma or t.dep or t.head or t.ent_iob or t.ent_type
+                or (t.sent_start and not (k == 0 and t.sent_start == 1))):  # the doc's first token: 1 (push_back)
+            return False
+    fids = []
+    for fid, values in norm_flags:
+        if type(fid) is not int or not 0 <= fid < 64:
+            return False
+        fids.append((<int>fid, values))
+    canon = []
+    for item in merges:
+        if type(item) is not tuple or len(item) != 3:
+            return False
+        s, e, c = item
+        if type(s) is not int or type(e) is not int or type(c) is not str:
+            return False
+        if s < prev or e - s < 2 or e > n:
+            return False
+        start, end = s, e
+        prev = end
+        starts.push_back(start)
+        ends.push_back(end)
+        canon.append(c)
+    # The flags each canonical gives its lexeme (the loop's last word on a flag wins, as set_flag's does).
+    for c in canon:
+        set_bits = clear_bits = 0
+        for fid, values in fids:
+            bit = one << <int>fid
+            if c in values:
+                set_bits |= bit
+                clear_bits &= ~bit
+            else:
+                clear_bits |= bit
+                set_bits &= ~bit
+        sets.push_back(set_bits)
+        clears.push_back(clear_bits)
+    # ---- from here on the doc changes ----
+    strings = vocab.strings
+    norms = [strings.add(c) for c in canon]  # Retokenizer.merge: intify_attrs({"NORM": c})
+    m = <int>starts.size()
+    for i in range(m):
+        start, end = starts[i], ends[i]
+        pieces = []
+        for k in range(start, end):
+            pieces.append(strings[doc.c[k].lex.orth])
+            if k + 1 < end and doc.c[k].spacy:
+                pieces.append(" ")
+        new_orth = "".join(pieces)
+        # vocab.get_vector(new_orth): the string (transient where allowed) and its lexeme, in the vocab
+        vocab.get_by_orth(vocab.mem, strings.add(new_orth, allow_transient=True))
+        tok = &doc.c[start]
+        tok.norm = 0
+        tok.lex = vocab.get(doc.mem, new_orth)
+        tok.spacy = doc.c[end - 1].spacy
+        tok.norm = <attr_t>norms[i]
+    # compress, as _merge does (a move never goes up: i - offset <= i)
+    offset = 0
+    in_span = False
+    span_index = 0
+    for i in range(n):
+        if in_span and i == ends[span_index]:
+            in_span = False
+            span_index += 1
+        if span_index < m and i == starts[span_index]:
+            doc.c[i - offset] = doc.c[i]
+            offset += ends[span_index] - starts[span_index] - 1
+            in_span = True
+        if not in_span:
+            doc.c[i - offset] = doc.c[i]
+    for i in range(n - offset, n):
+        memset(&doc.c[i], 0, sizeof(TokenC))
+        doc.c[i].lex = &EMPTY_LEXEME
+    doc.length = n - offset
+    # _apply's flag loop: the merged token's lexeme as Token.lex gives it (vocab[orth])
+    offset = 0
+    for i in range(m):
+        vlex = <LexemeC*>vocab.get_by_orth(vocab.mem, doc.c[starts[i] - offset].lex.orth)
+        vlex.flags = (vlex.flags & ~clears[i]) | sets[i]
+        offset += ends[i] - starts[i] - 1
+    return True
+
+
+def token_structs(Doc doc, int length) -> list:
+    """Every field of doc.c[0:length] as raw values (the lexeme as its address and orth), for the tests; length
+    may go past len(doc) into the zeroed tail a merge leaves (up to the allocated length)."""
+    cdef int i
+    cdef const TokenC* t
+    if length < 0 or length > doc.max_length:
+        raise IndexError(f"{length} beyond the doc's {doc.max_length} allocated tokens")
+    out = []
+    for i in range(length):
+        t = &doc.c[i]
+        out.append((<size_t>t.lex, t.lex.orth, t.morph, <int>t.pos, t.spacy, t.tag, t.idx, t.lemma, t.norm, t.head,
+                    t.dep, t.l_kids, t.r_kids, t.l_edge, t.r_edge, t.sent_start, t.ent_iob, t.ent_type, t.ent_kb_id,
+                    t.ent_id))
+    return out

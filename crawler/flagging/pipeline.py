@@ -47,6 +47,18 @@ class Normalizer:
         # _merge makes when __call__'s condition holds, else [] (CompiledMergeCheck.merges_if_legacy, _scan.pyx).
         self.compiled_merges = None
 
+    @property
+    def compiled_merges(self):
+        return self._compiled_merges
+
+    @compiled_merges.setter
+    def compiled_merges(self, value) -> None:
+        # With the compiled merges comes the compiled merging (_scan.apply_merges): exactly what _apply does
+        # to a doc with nothing but tokens; it declines (False, doc untouched) anything else, and _apply runs.
+        self._compiled_merges = value
+        scan = part("_scan") if value is not None else None
+        self._compiled_apply = getattr(scan, "apply_merges", None)
+
     def setup(self, canonicalizer: Canonicalizer, vocab_all: set[str], merge_vocab: set[str]) -> None:
         self.canonicalizer = canonicalizer
         self.vocab_all = {w for w in vocab_all if len(w) >= 3}
@@ -94,7 +106,7 @@ class Normalizer:
             return doc
         if self.compiled_merges is not None:
             merges = self.compiled_merges(doc)
-            if merges:
+            if merges and (self._compiled_apply is None or not self._compiled_apply(doc, merges, self.norm_flags)):
                 self._apply(doc, merges)
             return doc
         arr = doc.to_array(self.attrs)
