@@ -208,3 +208,20 @@ def test_normalizer_uses_it_and_judgements_agree(scan, monkeypatch):
         patched.setattr(normalizer, "_compiled_apply", None)
         python = [j.to_dict() for j in flagger.judge_many(listings)]
     assert compiled == python
+
+
+def test_flags_follow_the_norm_flags_given(scan):
+    """The per-word flag masks are cached under the norm_flags last seen: other norm_flags, other masks."""
+    import spacy
+
+    nlp = spacy.blank("en")
+    for flags, want in [([(40, frozenset({"trustpilot"})), (41, frozenset())], (True, False)),
+                        ([(40, frozenset()), (41, frozenset({"trustpilot"}))], (False, True)),
+                        ([(40, frozenset({"trustpilot"})), (40, frozenset())], (False, True)),  # the last wins; 41 kept
+                        ([(41, frozenset({"trustpilot"})), (40, frozenset({"trustpilot"}))], (True, True))]:
+        py, c = nlp.make_doc("trust pilot"), nlp.make_doc("trust pilot")
+        assert scan.apply_merges(c, [(0, 2, "trustpilot")], list(flags)) is True
+        lex = c[0].lex
+        assert (lex.check_flag(40), lex.check_flag(41)) == want
+        assert scan.apply_merges(nlp.make_doc("a b"), [(0, 2, "ab")], [(40, {"ab"})]) is False  # not a frozenset
+        assert scan.apply_merges(nlp.make_doc("a b"), [(0, 2, "ab")], [(64, frozenset())]) is False

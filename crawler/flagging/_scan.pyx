@@ -1086,6 +1086,14 @@ from spacy.lexeme cimport EMPTY_LEXEME, Lexeme
 from spacy.vocab cimport Vocab
 
 
+# The flags a canonical word gives its lexeme under the norm_flags last seen (a tuple of the same (fid, values)
+# objects): canonical -> (bits set, bits cleared). A frozenset's answer never changes; another list, or the same
+# list changed, compares unequal and empties the table.
+cdef tuple _flag_source = None
+cdef bint _flags_ok = False
+cdef dict _flag_masks = {}
+
+
 def apply_merges(Doc doc, list merges, list norm_flags) -> bool:
     """Normalizer._apply(doc, merges) for a doc with nothing but tokens: True when done, exactly as spaCy's
     retokenizer (`_merge` in spacy/tokens/_retokenize.pyx) and _apply's flag loop leave the doc, its vocab
@@ -1093,7 +1101,7 @@ def apply_merges(Doc doc, list merges, list norm_flags) -> bool:
     handle (the caller then runs the Python _apply):
 
     - merges: (start, end, canonical str) of >= 2 tokens each, ascending and not overlapping, inside the doc;
-    - norm_flags: (flag id 0-63, container) pairs;
+    - norm_flags: (flag id 0-63, frozenset) tuples (the flags per canonical word are cached, see _flag_masks);
     - the doc: no tensor, span groups, user data or user hooks; a vocab without vectors; and on every token
       TAG, POS, MORPH, LEMMA, DEP, head, ENT_IOB, ENT_TYPE, SENT_START all unset (0; SENT_START 1 on the
       first token, as Doc.push_back sets it), so that the span root
@@ -1131,11 +1139,15 @@ def apply_merges(Doc doc, list merges, list norm_flags) -> bool:
         if (t.tag or t.pos or t.morph or t.lemma or t.dep or t.head or t.ent_iob or t.ent_type
                 or (t.sent_start and not (k == 0 and t.sent_start == 1))):  # the doc's first token: 1 (push_back)
             return False
-    fids = []
-    for fid, values in norm_flags:
-        if type(fid) is not int or not 0 <= fid < 64:
-            return False
-        fids.append((<int>fid, values))
+    global _flag_source, _flags_ok
+    source = tuple(norm_flags)  # the same objects each call: compared by identity, element by element
+    if source != _flag_source:
+        _flag_masks.clear()
+        _flag_source = source
+        _flags_ok = all(type(f) is tuple and len(f) == 2 and type(f[0]) is int and 0 <= f[0] < 64
+                        and type(f[1]) is frozenset for f in source)
+    if not _flags_ok:
+        return False
     canon = []
     for item in merges:
         if type(item) is not tuple or len(item) != 3:
@@ -1152,17 +1164,22 @@ def apply_merges(Doc doc, list merges, list norm_flags) -> bool:
         canon.append(c)
     # The flags each canonical gives its lexeme (the loop's last word on a flag wins, as set_flag's does).
     for c in canon:
-        set_bits = clear_bits = 0
-        for fid, values in fids:
-            bit = one << <int>fid
-            if c in values:
-                set_bits |= bit
-                clear_bits &= ~bit
-            else:
-                clear_bits |= bit
-                set_bits &= ~bit
-        sets.push_back(set_bits)
-        clears.push_back(clear_bits)
+        masks = _flag_masks.get(c)
+        if masks is None:
+            set_bits = clear_bits = 0
+            for fid, values in _flag_source:
+                bit = one << <int>fid
+                if c in values:
+                    set_bits |= bit
+                    clear_bits &= ~bit
+                else:
+                    clear_bits |= bit
+                    set_bits &= ~bit
+            if len(_flag_masks) >= 100_000:
+                _flag_masks.clear()
+            masks = _flag_masks[c] = (set_bits, clear_bits)
+        sets.push_back(<flags_t>masks[0])
+        clears.push_back(<flags_t>masks[1])
     # ---- from here on the doc changes ----
     strings = vocab.strings
     norms = [strings.add(c) for c in canon]  # Retokenizer.merge: intify_attrs({"NORM": c})
