@@ -196,7 +196,7 @@ def test_declines_with_vectors(scan):
 def test_normalizer_uses_it_and_judgements_agree(scan, monkeypatch):
     flagger = get_flagger()
     normalizer = flagger.pipeline.nlp.get_pipe("turfwatch_normalizer")
-    assert normalizer._compiled_apply is scan.apply_merges
+    assert normalizer.compiled_apply is scan.apply_merges
     calls = []
     real = normalizer._apply
     listings = engine_corpus()
@@ -205,7 +205,7 @@ def test_normalizer_uses_it_and_judgements_agree(scan, monkeypatch):
         compiled = [j.to_dict() for j in flagger.judge_many(listings)]
     assert not calls  # every merge of the corpus done in C
     with monkeypatch.context() as patched:
-        patched.setattr(normalizer, "_compiled_apply", None)
+        patched.setattr(normalizer, "compiled_apply", None)
         python = [j.to_dict() for j in flagger.judge_many(listings)]
     assert compiled == python
 

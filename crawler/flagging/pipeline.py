@@ -46,18 +46,9 @@ class Normalizer:
         # The compiled engine's merges for a doc, or None (the Python code below runs): exactly those that
         # _merge makes when __call__'s condition holds, else [] (CompiledMergeCheck.merges_if_legacy, _scan.pyx).
         self.compiled_merges = None
-
-    @property
-    def compiled_merges(self):
-        return self._compiled_merges
-
-    @compiled_merges.setter
-    def compiled_merges(self, value) -> None:
-        # With the compiled merges comes the compiled merging (_scan.apply_merges): exactly what _apply does
-        # to a doc with nothing but tokens; it declines (False, doc untouched) anything else, and _apply runs.
-        self._compiled_merges = value
-        scan = part("_scan") if value is not None else None
-        self._compiled_apply = getattr(scan, "apply_merges", None)
+        # And its merging (_scan.apply_merges): exactly what _apply does to a doc with nothing but tokens; it
+        # declines (False, doc untouched) anything else, and _apply runs.
+        self.compiled_apply = None
 
     def setup(self, canonicalizer: Canonicalizer, vocab_all: set[str], merge_vocab: set[str]) -> None:
         self.canonicalizer = canonicalizer
@@ -106,7 +97,7 @@ class Normalizer:
             return doc
         if self.compiled_merges is not None:
             merges = self.compiled_merges(doc)
-            if merges and (self._compiled_apply is None or not self._compiled_apply(doc, merges, self.norm_flags)):
+            if merges and not (self.compiled_apply and self.compiled_apply(doc, merges, self.norm_flags)):
                 self._apply(doc, merges)
             return doc
         arr = doc.to_array(self.attrs)
@@ -381,6 +372,7 @@ def _build(data: RuleData, compiled: bool = True) -> Pipeline:
     norm.norm_flags = flags.norm_flags
     if compiled:
         norm.compiled_merges = part("_scan").CompiledMergeCheck(norm, nlp.vocab).merges_if_legacy
+        norm.compiled_apply = part("_scan").apply_merges
     keep = set().union(*(r.cue_labels for r in data.rules))
     cues = CueMatcher(nlp.vocab, *lexicons.phrases(keep), patterns, compiled)
     flag_values = {fid: values for (attr, values), fid in flags.ids.items() if attr == "NORM"}
