@@ -64,7 +64,6 @@ def _state(doc: Doc, attrs, scan, n_made: int) -> dict:
                  t.morph.key, t.lex.flags, t.lex.norm, t.lex.lower, t.lex.shape, t.lex.prefix, t.lex.suffix,
                  len(t.lex.orth_), t.lex.rank, vocab.strings[t.orth] == t.text, t.orth in vocab)
                 for t in doc],
-        flags=[[t.lex.check_flag(f) for f in range(64)] for t in doc],
         tensor=None if doc.tensor is None else (doc.tensor.shape, doc.tensor.tolist()),
         user_data=dict(doc.user_data), spans={k: [(s.start, s.end) for s in g] for k, g in doc.spans.items()},
     )
@@ -81,9 +80,14 @@ def _spoil(doc: Doc, merges, norm_flags):
                 lex.set_flag(fid, not lex.check_flag(fid))
 
 
+_CHECKS: dict = {}  # nlp -> its CompiledMergeCheck
+
+
 def _compare(scan, nlp, text, attrs, c_first, prepare=None, expect_c=True):
     normalizer = nlp.get_pipe("turfwatch_normalizer")
-    check = scan.CompiledMergeCheck(normalizer, nlp.vocab)
+    check = _CHECKS.get(nlp)
+    if check is None:  # building one reads the whole vocab: once per pipeline
+        check = _CHECKS[nlp] = scan.CompiledMergeCheck(normalizer, nlp.vocab)
     probe = nlp.make_doc(text)
     merges = check.merges(probe)
     n = len(probe)
