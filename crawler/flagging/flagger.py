@@ -80,7 +80,8 @@ def listing_fields(listing: Mapping[str, Any]) -> list[tuple[str, str]]:
         nonlocal used
         if value is None:
             return
-        text = (value if value.__class__ is str else str(value))[:min(MAX_FIELD_CHARS, max(0, MAX_LISTING_CHARS - used))]
+        room = min(MAX_FIELD_CHARS, max(0, MAX_LISTING_CHARS - used))
+        text = (value if value.__class__ is str else str(value))[:room]
         if text and not text.isspace() and len(out) < MAX_FIELDS:
             out.append((path, text))
             used += len(text) + len(FIELD_SEPARATOR)
@@ -254,8 +255,8 @@ class Flagger:
         words = [SUPPORT_WORDS[s] for s in support if s in SUPPORT_WORDS and s != "platform"]
         if words:
             parts.append("The listing also " + "; ".join(dict.fromkeys(words)) + ".")
-        terms = (flag_score(rule.severity, support), f"{rule.explanation} Evidence: “", "”." + "".join(
-            " " + p for p in parts))
+        tail = "".join(f" {p}" for p in parts)
+        terms = (flag_score(rule.severity, support), f"{rule.explanation} Evidence: “", f"”.{tail}")
         if len(self._terms) < 100_000:  # bounded: the combinations are few, but a caller may bring any rules
             self._terms[key] = (rule, terms)
         return terms
