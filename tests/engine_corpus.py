@@ -41,3 +41,15 @@ def prepared_docs(flagger) -> list[tuple]:
                 for fields, starts, text, n_text in map(prepare, engine_corpus()) if fields]
     docs = flagger.pipeline.nlp.pipe([text for _, _, text in prepared], batch_size=256)
     return [(doc, starts, is_tag, text) for doc, (starts, is_tag, text) in zip(docs, prepared)]
+
+
+def gated_plans(flagger, docs):
+    """(doc, starts, is_tag, text, rules, labels) for each prepared doc the gate lets through, with the rules and
+    cue labels Flagger._judge_doc's plan gives the engine."""
+    from spacy.attrs import NORM
+
+    for doc, starts, is_tag, text in docs:
+        norm = set(doc.to_array([NORM]).tolist()) if len(doc) else set()
+        may_fire = flagger._gate.rules_that_may_fire(norm)
+        if may_fire:
+            yield (doc, starts, is_tag, text, *flagger._plan(may_fire))

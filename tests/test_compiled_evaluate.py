@@ -15,11 +15,10 @@ from collections import Counter
 
 import pytest
 import spacy
-from spacy.attrs import NORM
 
 from crawler.flagging import get_flagger
 from crawler.flagging.engine import _CHUNK_BOUNDARY, _CLAUSE_BOUNDARY, ListingCues, RuleHit, evaluate
-from tests.engine_corpus import prepared_docs
+from tests.engine_corpus import gated_plans, prepared_docs
 
 
 def _compiled():
@@ -85,12 +84,7 @@ def test_as_judge_doc_runs_it(corpus):
     f, docs = corpus
     engine = mod.CompiledEngine(f.rules, f._words)
     seen = Counter()
-    for doc, starts, is_tag, text in docs:
-        norm = set(doc.to_array([NORM]).tolist()) if len(doc) else set()
-        may_fire = f._gate.rules_that_may_fire(norm)
-        if not may_fire:
-            continue
-        rules, labels = f._plan(may_fire)
+    for doc, starts, is_tag, text, rules, labels in gated_plans(f, docs):
         _compare(engine, f._words, doc, starts, is_tag, f.pipeline.cues.find(doc, labels), text, rules, seen)
     assert seen["listings"] > 1000 and seen["hits"] > 500 and seen["veto"] and seen["missing"], seen
 

@@ -18,7 +18,7 @@ from spacy.attrs import NORM
 from crawler.flagging import get_flagger
 from crawler.flagging.pipeline import CueMatcher
 from crawler.flagging.rules import cue_label
-from tests.engine_corpus import prepared_docs
+from tests.engine_corpus import gated_plans, prepared_docs
 
 RECORD = struct.Struct("=Qii")  # name hash (uint64), start, end (int32), native order
 
@@ -111,12 +111,7 @@ def test_as_judge_doc_runs_it(corpus):
     engine = mod.CompiledEngine(f.rules, f._words)
     cm = f.pipeline.cues
     seen = Counter()
-    for doc, starts, is_tag, text in docs:
-        norm = set(doc.to_array([NORM]).tolist()) if len(doc) else set()
-        may_fire = f._gate.rules_that_may_fire(norm)
-        if not may_fire:
-            continue
-        rules, labels = f._plan(may_fire)
+    for doc, starts, is_tag, text, rules, labels in gated_plans(f, docs):
         same_cues(engine, doc, starts, is_tag, cm.find(doc, labels), cm.found(doc, labels), text, rules, seen)
     assert seen["listings"] > 1000 and seen["hits"] > 500 and seen["diagnostics"], seen
 
