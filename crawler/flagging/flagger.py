@@ -236,10 +236,7 @@ class Flagger:
         flags.sort(key=lambda f: (-f.score, f.field, f.start))
         score = listing_score(flags)
         decision = sells_reviews(score)
-        if not decision:
-            diagnostics = diagnostics or [self._partial_evidence(cues)]
-        else:
-            diagnostics = []
+        diagnostics = [] if decision else diagnostics or [self._partial_evidence(cues)]
         categories = {f.category for f in flags}
         platforms = {f.platform for f in flags if f.platform and f.category in REVIEW_CATEGORIES}
         return Judgement(decision, score, language, flags, categories, platforms, diagnostics)
