@@ -353,12 +353,9 @@ cdef class CompiledPhrases:
             PyList_SET_ITEM(out, k, item)
         return out
 
-    def packed_with(self, Doc doc, labels, seq):
+    cdef bytes _packed_with(self, Doc doc, labels, seq):
         """packed(doc, labels) + seq.packed(doc, labels), made as one bytes: CueMatcher.found's records
         (`seq`: the CompiledSeqMatcher, or anything with such a packed method)."""
-        return self._packed_with(doc, labels, seq)
-
-    cdef bytes _packed_with(self, Doc doc, labels, seq):
         cdef vector[Hit] hits
         self._search(doc, labels, hits)
         cdef bytes tail = seq.packed(doc, labels)
@@ -394,7 +391,7 @@ cdef class CompiledPhrases:
 @cython.final
 cdef class PackedFinder:
     """CueMatcher.found for the compiled matchers, without a Python frame: `found(doc, labels)` is
-    phrases.packed_with(doc, labels, seq) for a doc of `vocab`, else phrases.find(doc, labels) + seq(doc, labels)
+    phrases._packed_with(doc, labels, seq) for a doc of `vocab`, else phrases.find(doc, labels) + seq(doc, labels)
     (CueMatcher.find's list, as CueMatcher.found gives it for a doc of another vocab)."""
     cdef CompiledPhrases phrases
     cdef object seq

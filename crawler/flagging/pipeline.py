@@ -300,12 +300,14 @@ class CueMatcher:
 
         cues = compiled and part("_cues")
         self._phrases = cues.CompiledPhrases(self.by_norm, self.by_lower, self.phrase_names) if cues else None
-        # found(): both matchers compiled and the rule engine's compiled part there to read packed cues
-        self._vocab = vocab
+        # found(doc, labels): find()'s cues, in its order, for the rule engine. With both matchers compiled and
+        # the rule engine's compiled part there to read them, _cues.PackedFinder's C method (no Python frame
+        # per listing): bytes of packed (name hash, start, end) records that the compiled engine's `cues`
+        # reads without a tuple or a name per cue (see _cues.CompiledPhrases.packed), or find()'s list for a
+        # doc of another vocab. Else find() itself.
         self._packed = (self._phrases is not None and bool(seq) and bool(part("_evaluate"))
                         and self.matcher.packable)
-        if self._packed:  # found() below, as a C method (no Python frame per listing): the same results
-            self.found = cues.PackedFinder(self._phrases, self.matcher, vocab).found
+        self.found = cues.PackedFinder(self._phrases, self.matcher, vocab).found if self._packed else self.find
 
     def find(self, doc: Doc, labels: frozenset[str] | None = None) -> list[tuple[str, int, int]]:
         """Every cue, or those whose label ("platform" for every "platform:<id>") is in `labels`."""
@@ -318,15 +320,6 @@ class CueMatcher:
             found = [c for c in found if cue_label(c[0]) in labels]
         found += self.matcher(doc, labels)
         return found
-
-    def found(self, doc: Doc, labels: frozenset[str] | None = None) -> list[tuple[str, int, int]] | bytes:
-        """find()'s cues, in its order, for the rule engine: with the compiled matchers, as bytes of packed
-        (name hash, start, end) records that the compiled engine's `cues` reads without a tuple or a name per
-        cue (see _cues.CompiledPhrases.packed); else (or for a doc of another vocab) find()'s list. With the
-        compiled matchers, __init__ puts _cues.PackedFinder's found, which does the same in C, in its place."""
-        if self._packed and doc.vocab is self._vocab:
-            return self._phrases.packed_with(doc, labels, self.matcher)
-        return self.find(doc, labels)
 
 
 @dataclass
