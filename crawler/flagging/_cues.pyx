@@ -355,10 +355,10 @@ cdef class CompiledPhrases:
 
     cdef bytes _packed_with(self, Doc doc, labels, seq):
         """packed(doc, labels) + seq.packed(doc, labels), made as one bytes: CueMatcher.found's records
-        (`seq`: the CompiledSeqMatcher, or anything with such a packed method)."""
+        (`seq`: the CompiledSeqMatcher, or anything with such a packed method; None: packed() alone)."""
         cdef vector[Hit] hits
         self._search(doc, labels, hits)
-        cdef bytes tail = seq.packed(doc, labels)
+        cdef bytes tail = b"" if seq is None else seq.packed(doc, labels)
         cdef size_t k, total = hits.size()
         cdef Py_ssize_t n_tail = len(tail)
         cdef bytes out = PyBytes_FromStringAndSize(NULL, <Py_ssize_t>(total * sizeof(Packed)) + n_tail)
@@ -375,17 +375,7 @@ cdef class CompiledPhrases:
     def packed(self, Doc doc, labels=None):
         """find()'s matches, in its order, as bytes: per match 16 bytes, the cue name's string hash
         (uint64, as vocab.strings.add(name) gives it), start and end (int32), native byte order."""
-        cdef vector[Hit] hits
-        self._search(doc, labels, hits)
-        cdef size_t k, total = hits.size()
-        cdef bytes out = PyBytes_FromStringAndSize(NULL, <Py_ssize_t>(total * sizeof(Packed)))
-        cdef Packed* rec = <Packed*>PyBytes_AS_STRING(out)
-        cdef const uint64_t* keys = self.keys.data()
-        for k in range(total):
-            rec[k].key = keys[hits[k].cue]
-            rec[k].start = hits[k].start
-            rec[k].end = hits[k].end
-        return out
+        return self._packed_with(doc, labels, None)
 
 
 @cython.final
