@@ -4,10 +4,10 @@
 
 Each class mirrors Python code and returns exactly what it returns (tests/test_compiled_scan.py):
 
-- CompiledGate(gate).rules_that_may_fire(doc) == gate.rules_that_may_fire(set(<the doc's NORM ids>))
-- CompiledLanguage(guesser, strings).guess(doc) == guesser.keyed(strings.add)(<the doc's LOWER ids>)
-- CompiledReader(language, gate).read(doc) == (language.guess(doc), gate.rules_that_may_fire(doc)), in one pass
-  over the tokens (one look-up for both where a token's NORM is its LOWER)
+- CompiledReader(CompiledLanguage(guesser, strings), CompiledGate(gate)).read(doc)
+  == (guesser.keyed(strings.add)(<the doc's LOWER ids>), gate.rules_that_may_fire(set(<the doc's NORM ids>))),
+  in one pass over the tokens (one look-up for both where a token's NORM is its LOWER); CompiledLanguage and
+  CompiledGate hold the two tables and the code that reads them
 - CompiledMergeCheck(normalizer, vocab).may_merge(doc) is True exactly when normalizer._merge(doc, canon)
   would merge tokens (find_merges finds a spelled-out or split word), and .merges(doc) is the list of merges
   it makes; see the class for its other checks.
@@ -55,78 +55,11 @@ cdef uint64_t _mask(value, what) except? 0:
 
 
 # --------------------------------------------------------------------------------------------------------
-# 0. An id -> small int table: open addressing over 64-bit ids, with a bit-array prefilter
+# 0. Open-addressed tables over 64-bit ids: the reader's id table, the merge check's cache of two-piece joins
 # --------------------------------------------------------------------------------------------------------
-
-cdef struct _IdSlot:
-    uint64_t key
-    int value  # -1: an empty slot
-
 
 cdef inline uint64_t _mix(uint64_t key) noexcept nogil:
     return key * <uint64_t>0x9E3779B97F4A7C15
-
-
-@cython.final
-cdef class _IdMap:
-    """Exactly the pairs put in: get(key) is the value stored for key, else -1.
-
-    Linear probing at load <= 1/2 (the slot from the top bits of key * golden ratio); before any probe, a bit of
-    a 2^15-bit array (4 KB, from bits 25-39 of the same product) says whether the key can be present at all."""
-    cdef vector[_IdSlot] slots
-    cdef uint64_t mask
-    cdef int shift
-    cdef uint64_t bloom[512]
-    cdef size_t count
-
-    def __init__(self, size_t expected):
-        cdef size_t cap = 16
-        cdef int bits = 4
-        cdef _IdSlot empty
-        while cap < 2 * expected + 2:
-            cap <<= 1
-            bits += 1
-        empty.key = 0
-        empty.value = -1
-        self.slots.assign(cap, empty)
-        self.mask = cap - 1
-        self.shift = 64 - bits
-        self.count = 0
-        for k in range(512):
-            self.bloom[k] = 0
-
-    cdef int put(self, uint64_t key, int value) except -1:
-        cdef uint64_t m = _mix(key)
-        cdef uint64_t h = m >> self.shift
-        if value < 0:
-            raise ValueError("values are >= 0")
-        while self.slots[h].value >= 0:
-            if self.slots[h].key == key:
-                self.slots[h].value = value
-                return 0
-            h = (h + 1) & self.mask
-        if 2 * (self.count + 1) > self.slots.size():
-            raise ValueError("the id table is full")  # sized by the caller: never
-        self.slots[h].key = key
-        self.slots[h].value = value
-        self.count += 1
-        self.bloom[(m >> 31) & 511] |= (<uint64_t>1) << ((m >> 25) & 63)
-        return 0
-
-    cdef inline int get(self, uint64_t key) noexcept nogil:
-        cdef uint64_t m = _mix(key)
-        cdef uint64_t h
-        cdef const _IdSlot* s
-        if not (self.bloom[(m >> 31) & 511] >> ((m >> 25) & 63)) & 1:
-            return -1
-        h = m >> self.shift
-        while True:
-            s = &self.slots[h]
-            if s.value < 0:
-                return -1
-            if s.key == key:
-                return s.value
-            h = (h + 1) & self.mask
 
 
 cdef struct _PairSlot:
@@ -209,7 +142,10 @@ cdef struct _DualSlot:
 @cython.final
 cdef class _DualMap:
     """One table for the gate's ids and the guesser's words: a token whose NORM is its LOWER (most are) is
-    looked up once for both. find(key): its slot, NULL when neither knows the key. Built as _IdMap is."""
+    looked up once for both. find(key): its slot, NULL when neither knows the key.
+
+    Linear probing at load <= 1/2 (the slot from the top bits of key * golden ratio); before any probe, a bit of
+    a 2^15-bit array (4 KB, from bits 25-39 of the same product) says whether the key can be present at all."""
     cdef vector[_DualSlot] slots
     cdef uint64_t mask
     cdef int shift
@@ -267,15 +203,10 @@ cdef class _DualMap:
             h = (h + 1) & self.mask
 
 
-def _maps_selftest(list keys, list pairs, size_t limit) -> tuple:
-    """For the tests: _IdMap over `keys` (its value: the key's position, last one winning) and _PairMap over
-    `pairs` with `limit`, read back for every key, pair and a few more: ([get(k)], [get(a, b) before its put],
-    [get(a, b) after all puts])."""
-    cdef _IdMap ids = _IdMap(len(keys))
+def _maps_selftest(list pairs, size_t limit) -> tuple:
+    """For the tests: _PairMap over `pairs` with `limit`, read back for every pair and its reverse:
+    ([get(a, b) before its put], [get(a, b) after all puts])."""
     cdef _PairMap cache = _PairMap(limit)
-    for v, k in enumerate(keys):
-        ids.put(<uint64_t>k, v)
-    got_ids = [ids.get(<uint64_t>k) for k in keys + [k ^ 1 for k in keys] + [0, 1, _MAX64]]
     before = []
     for v, (a, b) in enumerate(pairs):
         got = cache.get(<uint64_t>a, <uint64_t>b)
@@ -283,20 +214,27 @@ def _maps_selftest(list keys, list pairs, size_t limit) -> tuple:
         if got < 0:
             cache.put(<uint64_t>a, <uint64_t>b, v)
     after = [cache.get(<uint64_t>a, <uint64_t>b) for a, b in pairs + [(b, a) for a, b in pairs]]
-    return got_ids, before, after
+    return before, after
 
 
 # --------------------------------------------------------------------------------------------------------
-# 1. The rule gate (gate.RuleGate.rules_that_may_fire over the doc's set of NORM ids)
+# 1. The rule gate (gate.RuleGate.rules_that_may_fire over the doc's set of NORM ids), read by CompiledReader
 # --------------------------------------------------------------------------------------------------------
+
+cdef int _index_of(unordered_map[uint64_t, int]& index, i) except -1:
+    cdef unordered_map[uint64_t, int].iterator it = index.find(<uint64_t>i)
+    if it == index.end():
+        raise ValueError(f"id {i} is used by the gate but not in its vocab_ids")
+    return deref(it).second
+
 
 @cython.final
 cdef class CompiledGate:
     """RuleGate.rules_that_may_fire over a doc's NORM ids, with the gate's tables as C arrays.
 
-    Every id the gate knows (`vocab_ids`) gets an index; a doc's distinct known ids are found with one hash
-    look-up per token and a per-call stamp (so "is id k in the doc" is one array read)."""
-    cdef unordered_map[uint64_t, int] index  # NORM id -> index into the per-id arrays
+    Every id the gate knows (`vocab_ids`) gets an index (id_of: index -> id); CompiledReader finds each token's
+    index with one look-up and hands it to _see_index, which collects the doc's distinct known ids with a
+    per-call stamp (so "is id k in the doc" is one array read); _finish then gives the bitmask."""
     cdef vector[uint64_t] word_bits  # per index: RuleGate.word_bits
     cdef vector[uint64_t] first_bits  # per index: RuleGate.first_bits
     cdef vector[int] group_start  # per index + 1: its (bit, rests) groups in by_first, as [start, end)
@@ -316,7 +254,6 @@ cdef class CompiledGate:
     cdef vector[int] rule_pattern_start  # per rule + 1: its patterns
     cdef vector[int] pattern_step_start  # per pattern + 1: its step masks in step_masks
     cdef vector[uint64_t] step_masks
-    cdef _IdMap ids  # the same as `index`, for the per-token look-up
     cdef vector[uint64_t] id_of  # index -> its id
     cdef vector[uint32_t] stamp
     cdef uint32_t generation
@@ -332,15 +269,16 @@ cdef class CompiledGate:
     cdef int n_seen
 
     def __init__(self, gate):
+        cdef unordered_map[uint64_t, int] index  # NORM id -> index into the per-id arrays
         ids = sorted(gate.vocab_ids)
         for k, i in enumerate(ids):
-            self.index[<uint64_t>i] = k
+            index[<uint64_t>i] = k
         self.word_bits.resize(len(ids), 0)
         self.first_bits.resize(len(ids), 0)
         for i, b in gate.word_bits.items():
-            self.word_bits[self._idx(i)] = _mask(b, "label bits")
+            self.word_bits[_index_of(index, i)] = _mask(b, "label bits")
         for i, b in gate.first_bits.items():
-            self.first_bits[self._idx(i)] = _mask(b, "label bits")
+            self.first_bits[_index_of(index, i)] = _mask(b, "label bits")
         self.group_start.push_back(0)
         self.group_rest_start.push_back(0)
         self.rest_test_start.push_back(0)
@@ -351,7 +289,7 @@ cdef class CompiledGate:
                 self.group_bit.push_back(_mask(b, "label bit"))
                 for rest in rests:
                     for t in rest:
-                        key = frozenset([self._idx(x) for x in t])
+                        key = frozenset([_index_of(index, x) for x in t])
                         number = tests.get(key)
                         if number is None:
                             number = tests[key] = len(tests)
@@ -385,9 +323,7 @@ cdef class CompiledGate:
                     self.step_masks.push_back(_mask(m, "label bits"))
                 self.pattern_step_start.push_back(self.step_masks.size())
             self.rule_pattern_start.push_back(self.pattern_step_start.size() - 1)
-        self.ids = _IdMap(len(ids))
-        for k, i in enumerate(ids):
-            self.ids.put(<uint64_t>i, k)
+        for i in ids:
             self.id_of.push_back(<uint64_t>i)
         self.stamp.resize(len(ids), 0)
         self.seen.resize(len(ids), 0)
@@ -395,12 +331,6 @@ cdef class CompiledGate:
         self.generation = 0
         for k in range(256):
             self.can_set[k] = self.fire_set[k] = False
-
-    cdef int _idx(self, i) except -1:
-        cdef unordered_map[uint64_t, int].iterator it = self.index.find(<uint64_t>i)
-        if it == self.index.end():
-            raise ValueError(f"id {i} is used by the gate but not in its vocab_ids")
-        return deref(it).second
 
     cdef inline uint64_t _derive(self, uint64_t present) noexcept nogil:
         cdef size_t k
@@ -424,16 +354,8 @@ cdef class CompiledGate:
         return False
 
     cdef inline bint _test_present(self, int t) noexcept nogil:
-        # some id of the test is in the doc: _see stamped the tests of each id it met
+        # some id of the test is in the doc: _see_index stamped the tests of each id it met
         return self.test_stamp[t] == self.generation
-
-    def rules_that_may_fire(self, Doc doc) -> int:
-        """0 when no rule can fire; else a bitmask (bit k: rule k) of the rules whose steps can all occur."""
-        cdef int i
-        self._begin()
-        for i in range(doc.length):
-            self._see(_token_norm(&doc.c[i]))
-        return self._finish()
 
     cdef inline void _begin(self) noexcept nogil:
         cdef size_t k
@@ -446,12 +368,9 @@ cdef class CompiledGate:
             self.generation = 1
         self.n_seen = 0
 
-    cdef inline void _see(self, uint64_t norm) noexcept nogil:
-        """One token's NORM id (a doc's distinct known ids end up in seen[:n_seen], at most one each)."""
-        self._see_index(self.ids.get(norm))
-
     cdef inline void _see_index(self, int k) noexcept nogil:
-        """A token's NORM id as its index (-1: an id the gate does not know)."""
+        """A token's NORM id as its index (-1: an id the gate does not know); a doc's distinct known ids end up
+        in seen[:n_seen], at most one each."""
         cdef int j
         if k >= 0 and self.stamp[k] != self.generation:
             self.stamp[k] = self.generation
@@ -461,6 +380,7 @@ cdef class CompiledGate:
                 self.test_stamp[self.id_tests[j]] = self.generation
 
     cdef uint64_t _finish(self) noexcept nogil:
+        """0 when no rule can fire; else a bitmask (bit k: rule k) of the rules whose steps can all occur."""
         cdef int i, k, g, r, t
         cdef uint64_t present, maybe, b
         cdef bint ok
@@ -532,17 +452,17 @@ cdef class CompiledGate:
 
 
 # --------------------------------------------------------------------------------------------------------
-# 2. The language guess (LanguageGuesser.keyed over the doc's LOWER ids)
+# 2. The language guess (LanguageGuesser.keyed over the doc's LOWER ids), read by CompiledReader
 # --------------------------------------------------------------------------------------------------------
 
 @cython.final
 cdef class CompiledLanguage:
     """LanguageGuesser.keyed(key) over a doc's LOWER ids: the same integer weights, summed in C.
 
-    `strings` is the vocab's StringStore (keys are `strings.add(word)`, as the Flagger's) or a key function."""
-    cdef _IdMap row  # LOWER id -> its row r: entries [row_end[r - 1] (0 for r = 0), row_end[r]) of lang/weight
-    cdef vector[int] row_end
-    cdef vector[uint64_t] row_key  # row -> its LOWER id
+    `strings` is the vocab's StringStore (keys are `strings.add(word)`, as the Flagger's) or a key function.
+    CompiledReader finds each token's row with one look-up and hands it to _add_row; _pick gives the language."""
+    cdef vector[uint64_t] row_key  # row r -> its LOWER id
+    cdef vector[int] row_end  # row r: entries [row_end[r - 1] (0 for r = 0), row_end[r]) of lang/weight
     cdef vector[int] lang
     cdef vector[int64_t] weight
     cdef int n_lang
@@ -557,13 +477,11 @@ cdef class CompiledLanguage:
         if not 0 < self.n_lang <= 64 or "en" not in self.languages:
             raise ValueError(f"{self.n_lang} languages (1 to 64, English among them) expected")
         self.en = self.languages.index("en")
-        self.row = _IdMap(len(weights))
         for k, pairs in weights.items():
             if not pairs:
                 continue  # Python skips an empty weight tuple too
             if not isinstance(k, int) or not 0 <= k <= _MAX64:
                 raise ValueError(f"language key {k!r} is no 64-bit id")
-            self.row.put(<uint64_t>k, self.row_end.size())
             self.row_key.push_back(<uint64_t>k)
             for i, x in pairs:
                 if not 0 <= i < self.n_lang or not isinstance(x, int) or not -(1 << 40) < x < (1 << 40):
@@ -572,21 +490,8 @@ cdef class CompiledLanguage:
                 self.weight.push_back(x)
             self.row_end.push_back(self.lang.size())
 
-    def guess(self, Doc doc) -> str:
-        cdef int64_t scores[64]
-        cdef int i
-        for i in range(self.n_lang):
-            scores[i] = 0
-        for i in range(doc.length):
-            self._add(scores, doc.c[i].lex.lower)
-        return self._pick(scores)
-
-    cdef inline void _add(self, int64_t* scores, uint64_t lower) noexcept nogil:
-        """One token's LOWER id: its weights added to scores[:n_lang]."""
-        self._add_row(scores, self.row.get(lower))
-
     cdef inline void _add_row(self, int64_t* scores, int r) noexcept nogil:
-        """A token's LOWER id as its row (-1: a word without weights)."""
+        """A token's LOWER id as its row (-1: a word without weights): its weights added to scores[:n_lang]."""
         cdef int j
         if r >= 0:
             for j in range(self.row_end[r - 1] if r else 0, self.row_end[r]):
@@ -603,7 +508,7 @@ cdef class CompiledLanguage:
 
 @cython.final
 cdef class CompiledReader:
-    """(language.guess(doc), gate.rules_that_may_fire(doc)) in one pass over the doc's tokens.
+    """(guesser.keyed(key)(LOWER ids), gate.rules_that_may_fire(set(NORM ids))) in one pass over the doc's tokens.
 
     read(doc) -> (language code, may-fire bitmask): per token its LOWER id (the lexeme's) goes to the guesser
     and its NORM id (the token's own if set, else the lexeme's) to the gate, with the same tables and the same
