@@ -130,7 +130,6 @@ cdef class CompiledPhrases:
     cdef int inner_shift
     cdef uint64_t inner_mask
     cdef vector[int32_t] terms
-    cdef readonly int n_nodes  # 0: NORM root, 1: LOWER root, then the other nodes of both tries
     cdef list names
     cdef vector[uint64_t] keys  # position in names -> the name's string hash (its PhraseMatcher match id)
     cdef list labels_of  # position -> cue label
@@ -147,19 +146,22 @@ cdef class CompiledPhrases:
         self.names = list(dict.fromkeys(names))
         self.labels_of = [cue_label(n) for n in self.names]
         strings = by_norm.vocab.strings
-        index = {strings.add(name): i for i, name in enumerate(self.names)}
-        for name in self.names:
-            self.keys.push_back(strings.add(name))
+        index = {}  # string hash -> position in names
+        for i, name in enumerate(self.names):
+            key = strings.add(name)
+            index[key] = i
+            self.keys.push_back(key)
         self.wanted_for = {}
         self.held = []
         self.masks = []
 
-        terminals = [[], []]  # node -> positions in names, in the order find_matches yields them
+        # node (0: NORM root, 1: LOWER root, then the other nodes of both tries) -> positions in names, in the
+        # order find_matches yields them
+        terminals = [[], []]
         root_edges = {}  # first token value -> [NORM child, LOWER child]
         inner_edges = []  # (parent, value, child)
         for root, matcher in enumerate((by_norm, by_lower)):
             _copy_trie(matcher, root, root_edges, inner_edges, terminals, index)
-        self.n_nodes = len(terminals)
 
         parents = {parent for parent, _, _ in inner_edges}
         cdef vector[Node] nodes
@@ -381,21 +383,23 @@ cdef class CompiledPhrases:
 @cython.final
 cdef class PackedFinder:
     """CueMatcher.found for the compiled matchers, without a Python frame: `found(doc, labels)` is
-    phrases._packed_with(doc, labels, seq) for a doc of `vocab`, else phrases.find(doc, labels) + seq(doc, labels)
-    (CueMatcher.find's list, as CueMatcher.found gives it for a doc of another vocab)."""
+    phrases._packed_with(doc, labels, seq) for a doc of `vocab`, else find(doc, labels) (`find`:
+    CueMatcher.find, whose list CueMatcher.found gives for a doc of another vocab)."""
     cdef CompiledPhrases phrases
     cdef object seq
     cdef object vocab
+    cdef object find
 
-    def __init__(self, CompiledPhrases phrases not None, seq, vocab):
+    def __init__(self, CompiledPhrases phrases not None, seq, vocab, find):
         self.phrases = phrases
         self.seq = seq
         self.vocab = vocab
+        self.find = find
 
     def found(self, Doc doc not None, labels=None):
         if doc.vocab is self.vocab:
             return self.phrases._packed_with(doc, labels, self.seq)
-        return self.phrases.find(doc, labels) + self.seq(doc, labels)
+        return self.find(doc, labels)
 
 
 cdef _copy_trie(PhraseMatcher matcher, int32_t root, dict root_edges, list inner_edges, list terminals,

@@ -307,7 +307,8 @@ class CueMatcher:
         # doc of another vocab. Else find() itself.
         self._packed = (self._phrases is not None and bool(seq) and bool(part("_evaluate"))
                         and self.matcher.packable)
-        self.found = cues.PackedFinder(self._phrases, self.matcher, vocab).found if self._packed else self.find
+        self.found = (cues.PackedFinder(self._phrases, self.matcher, vocab, self.find).found if self._packed
+                      else self.find)
 
     def find(self, doc: Doc, labels: frozenset[str] | None = None) -> list[tuple[str, int, int]]:
         """Every cue, or those whose label ("platform" for every "platform:<id>") is in `labels`."""
