@@ -18,7 +18,6 @@ beyond 64, a lexeme attribute computed differently than assumed); the caller the
 cimport cython
 from cython.operator cimport dereference as deref
 from libc.stdint cimport int64_t, uint32_t, uint64_t
-from libcpp.map cimport map as cmap
 from libcpp.string cimport string as cstring
 from libcpp.unordered_map cimport unordered_map
 from libcpp.unordered_set cimport unordered_set
@@ -568,12 +567,7 @@ cdef class CompiledMergeCheck:
     """Whether the Normalizer would merge tokens of a doc (made by the tokenizer, before the Normalizer).
 
     may_merge(doc): True exactly when `normalizer._merge(doc, canon)` retokenizes, i.e. find_merges finds a
-        spelled-out or split word. find_merges finds one iff at some token i its step (a run of one-character
-        tokens starting at i, else two pieces starting at i) produces one: positions before the first merge
-        are all visited in order. So every i is tried with find_merges' own conditions, in C, and only where
-        they hold is the Python join (the same `_dispatch_join`) asked whether the letters form a word; two
-        ASCII pieces are first screened by the hash of their lower-case join against every string the join
-        could accept (vocabulary words, lemma-table forms of them, folded and alias forms).
+        spelled-out or split word: merges(doc) is not empty.
     legacy_check(doc): Normalizer.__call__'s current numpy condition for calling _merge, bit for bit.
     normalizer_merges(doc): legacy_check(doc) and may_merge(doc): exactly when today's Normalizer.__call__
         changes the doc. The legacy condition misses joins that _merge makes ("set up", "non-drop",
@@ -582,10 +576,13 @@ cdef class CompiledMergeCheck:
     merges(doc): the merges Normalizer._merge makes, `[m for m in find_merges(words, join) if m[1] - m[0] > 1]`
         with words = [(t.text, canon(t.text), t.whitespace_ == " ") for t in doc]: the same (start, end,
         canonical) tuples in the same order, found by walking the tokens as find_merges does (a merge's end is
-        the next position tried) with the per-position tests described under may_merge; `words` is never built. The joins come
-        from the same caches as may_merge's (a run's outcome by its letter tokens, two pieces by their
-        strings, asked only on a miss of an open-addressed cache by the two pieces' ORTH ids), which keep the join's
-        answer itself.
+        the next position tried); `words` is never built. At each position find_merges' own conditions (a run
+        of one-character tokens starting there, else two pieces) are tested in C, and only where they hold is
+        the Python join (the same `_dispatch_join`) asked whether the letters form a word. Its answers are
+        cached: a run's outcome by its letter tokens' ORTH ids (run_joins); two pieces by their ORTH ids
+        (piece_joins), and on a miss there, two ASCII pieces by their lower-case join (ascii_joins), which is
+        first screened by its hash against every string the join could accept (vocabulary words, lemma-table
+        forms of them, folded and alias forms).
     merges_if_legacy(doc): merges(doc) if legacy_check(doc) else []: what today's Normalizer.__call__ merges.
     """
     cdef object vocab
@@ -599,15 +596,12 @@ cdef class CompiledMergeCheck:
     cdef unordered_set[uint64_t] join_hashes  # murmur hashes of every ASCII string the join may accept
     cdef unordered_map[attr_t, cstring] lowers  # orth -> lower-case UTF-8 (ASCII tokens only)
     cdef unordered_map[cstring, int] ascii_joins  # joined ASCII pieces -> the join's answer (-1: None)
-    cdef cmap[pair[attr_t, attr_t], int] other_joins  # (orth, orth) of non-ASCII pieces -> the join's answer
     cdef _PairMap piece_joins  # (orth, orth) of any two pieces -> the join's answer + 1 (0: None)
-    cdef list found_words  # the join's answers (canonical words), indexed by the two caches above
+    cdef list found_words  # the join's answers (canonical words), indexed by ascii_joins and piece_joins
     cdef dict found_index  # canonical word -> its index in found_words
     cdef dict run_joins  # letter tokens' orths -> the run's merges as letter-token ranges (see _run_step)
     cdef unordered_map[attr_t, vector[attr_t]] piece_pairs  # legacy: prefix LOWER -> suffix LOWERs joining
     cdef vector[attr_t] legacy_pre, legacy_suf
-    cdef attr_t last_orth  # the last _lower look-up (a word is the second piece, then the first)
-    cdef cstring* last_lower
     cdef public long python_joins  # calls into the Python join (for the report)
 
     def __init__(self, normalizer, vocab):
@@ -717,35 +711,22 @@ cdef class CompiledMergeCheck:
         return found
 
     cdef cstring* _lower(self, const LexemeC* lex) except NULL:
-        if self.last_lower != NULL and self.last_orth == lex.orth:
-            return self.last_lower
         cdef unordered_map[attr_t, cstring].iterator it = self.lowers.find(lex.orth)
         cdef cstring low
         if it == self.lowers.end():
             low = self.strings[lex.orth].lower().encode("utf8")  # Python first: no thread switch from here on
             if self.lowers.size() >= _CACHE_LIMIT:
-                self.last_lower = NULL
                 self.lowers.clear()
             it = self.lowers.insert(pair[attr_t, cstring](lex.orth, low)).first
-        # A pointer into an unordered_map stays valid as the map grows; only a clear ends it, and the memo
-        # is dropped with it. Callers copy the string before the next look-up.
-        self.last_orth = lex.orth
-        self.last_lower = &deref(it).second
-        return self.last_lower
+        # A pointer into an unordered_map stays valid as the map grows; only a clear ends it, so callers copy
+        # the string before the next look-up.
+        return &deref(it).second
 
     cdef int _other_pieces(self, const LexemeC* a, const LexemeC* b) except -2:
-        """The join of two pieces, not both ASCII, as an index into found_words, -1 for None."""
-        cdef pair[attr_t, attr_t] key = pair[attr_t, attr_t](a.orth, b.orth)
-        cdef cmap[pair[attr_t, attr_t], int].iterator it = self.other_joins.find(key)
-        cdef int found
-        if it != self.other_joins.end():
-            return deref(it).second
+        """The join of two pieces, not both ASCII, as an index into found_words, -1 for None (cached by the
+        caller, in piece_joins)."""
         self.python_joins += 1
-        found = self._found_id(self.join((self.strings[a.orth] + self.strings[b.orth]).lower()))
-        if self.other_joins.size() >= _CACHE_LIMIT:
-            self.other_joins.clear()
-        self.other_joins[key] = found
-        return found
+        return self._found_id(self.join((self.strings[a.orth] + self.strings[b.orth]).lower()))
 
     def may_merge(self, Doc doc) -> bool:
         """True exactly when normalizer._merge(doc, canon) would merge tokens."""
