@@ -217,7 +217,7 @@ cdef void _scan(const uchar_t* t, Py_ssize_t n, vector[int]& clause, vector[int]
     match (finditer's matches do not overlap). , ( ) cannot be inside one, nor a match start at a , ( ):
     `own` comes out ascending."""
     cdef Py_ssize_t p = 0, q
-    cdef Py_ssize_t resume = 0  # the first position the next \\s[-–—]\\s match may start at
+    cdef Py_ssize_t resume = 0  # the first position the next \s[-–—]\s match may start at
     cdef Py_UCS4 ch
     while p < n:
         ch = t[p]
@@ -232,7 +232,7 @@ cdef void _scan(const uchar_t* t, Py_ssize_t n, vector[int]& clause, vector[int]
             q = p + 1
             while q < n and _is_stop(t[q]):
                 q += 1
-            # (?=\\s|$): a shorter run is followed by a stop, so only the whole run can match, from any of
+            # (?=\s|$): a shorter run is followed by a stop, so only the whole run can match, from any of
             # its positions; the look-behind can only refuse its first position (a later one is preceded
             # by a stop, not a letter). A stop is none of the chunk pattern's characters.
             if q < n and not _space(t[q]):
@@ -240,7 +240,7 @@ cdef void _scan(const uchar_t* t, Py_ssize_t n, vector[int]& clause, vector[int]
                 continue
             if (p >= 3 and t[p - 2] == 0x2e and _is_letter(t[p - 1]) and _is_letter(t[p - 3])
                     and (p == 3 or not _is_word(t[p - 4]))):
-                p += 1  # (?<!\\b[^\\W\\d_]\\.[^\\W\\d_]) refuses p; p + 1 is tried next, as finditer does
+                p += 1  # (?<!\b[^\W\d_]\.[^\W\d_]) refuses p; p + 1 is tried next, as finditer does
                 continue
             clause.push_back(<int>p)
             p = q
