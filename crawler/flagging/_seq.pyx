@@ -10,7 +10,7 @@ Which patterns are tried: each pattern is indexed under one thing the doc must h
 (its least shared needed NORM/ORTH id, else its least shared needed flag bit; a pattern needing
 neither is always tried). One pass over the tokens ORs their flag words, and each token's NORM and
 ORTH are looked up in a table of the ids the patterns use (a multiplier giving each id its own slot
-is searched for at construction, so a look is one load and no branch; with too many ids, linear
+is searched for at construction, so a look is two loads and no branch; with too many ids, linear
 probing). The patterns indexed under what the doc has, masked by those whose label is in `labels` (a
 mask per `labels` frozenset, found by the object's address, made once per value; any other container
 is asked label by label as SeqMatcher asks), are checked against all their needs exactly as
@@ -46,13 +46,11 @@ from libcpp.vector cimport vector
 
 from spacy.structs cimport LexemeC, TokenC
 from spacy.tokens.doc cimport Doc
-from spacy.typedefs cimport attr_t, flags_t
 
 SPACY_VERSION_BUILT = BUILT_WITH_SPACY
 globals()["BUILT_WITH_SPACY"] = SPACY_VERSION_BUILT
 
 _U64 = (1 << 64) - 1
-cdef list _INTS = list(range(1024))  # the positions of the matches, made once
 
 
 cdef extern from *:
@@ -73,6 +71,9 @@ cdef enum:
     LABEL_SLOTS = 1 << LABEL_BITS  # `labels` objects remembered: up to half that, then the cache starts over
     COUNT_MAX = 1 << 30  # token counts are capped there
     PERFECT_MAX_BITS = 14  # the largest id table tried for a collision-free multiplier (16K slots)
+
+
+cdef list _INTS = list(range(N_INTS))  # the positions of the matches, made once
 
 
 cdef struct Test:
@@ -367,7 +368,7 @@ cdef class CompiledSeqMatcher:
                 j = self.tsets[self.specs[self.pats[pi].s0 + k].tset].cidx
                 if j >= 0:
                     self.pat_cts[<size_t>pi * self.cts_words + (j >> 6)] |= (<uint64_t>1) << (j & 63)
-        self.id_words = (self.n_ids + 64) >> 6
+        self.id_words = (self.n_ids + 63) >> 6
         self.need_bs.assign(<size_t>P * self.id_words, 0)
         for pi in range(P):
             for j in needs[pi][2]:
@@ -505,7 +506,6 @@ cdef class CompiledSeqMatcher:
         cdef int i, j, k, w
         cdef int W = self.n_words
         cdef int n_ids = self.n_ids
-        cdef int n_ts = <int>self.tsets.size()
         cdef int n_labels = len(self.label_names)
         cdef int n_fs = self.n_flag_slots
         cdef int NB = (n + 64) >> 6  # words in a bitset over the positions 0..n
@@ -524,7 +524,7 @@ cdef class CompiledSeqMatcher:
         cdef uint64_t* norm = buf + n
         cdef uint64_t* orth = norm + n
         cdef uint64_t* cand = orth + n  # the patterns to try, a bitset
-        cdef uint64_t* present = cand + W  # the ids the doc has, a bitset over id indices (the dummy too)
+        cdef uint64_t* present = cand + W  # the ids the doc has, a bitset over id indices
         cdef uint64_t* f_toks = present + IDW  # per flag slot: the tokens with it (of the bits asked for)
         cdef uint64_t* cts_bits = f_toks + <size_t>n_fs * NB  # per computed test set: the tokens passing it
         cdef uint64_t* valid = cts_bits + <size_t>n_cts * NB  # the tokens (bits 0..n-1)
@@ -690,7 +690,6 @@ cdef class CompiledSeqMatcher:
         hits.tab_ready = False
         cdef int si, s, e, q, c, wi, ne
         cdef int64_t r
-        cdef int* ends
         for w in range(W):
             x = cand[w]
             while x:
@@ -746,9 +745,8 @@ cdef class CompiledSeqMatcher:
                             ne = _run_window(specs + pat.s0, pat.sn, s, NB, f_toks, ends_buf)
                         else:
                             ne = _run_bits(specs + pat.s0, pat.sn, s, NB, f_toks, pos_a, pos_c, pos_d, ends_buf)
-                        ends = ends_buf
                         for c in range(ne):
-                            e = ends[c]
+                            e = ends_buf[c]
                             if e > s:
                                 _hit(&hits, hit_heap, tab_heap, pats, pi, s, e)
 
@@ -969,22 +967,13 @@ cdef inline uint64_t _word_shr(const uint64_t* src, int NB, int w, int k) noexce
     return r
 
 
-cdef inline uint64_t _window(const uint64_t* bs, int s, int NB) noexcept nogil:
-    """Bits s..s+63 of the bitset bs (NB words): bit k is bit s + k."""
-    cdef int w = s >> 6, b = s & 63
-    cdef uint64_t r = bs[w] >> b
-    if b and w + 1 < NB:
-        r |= bs[w + 1] << (64 - b)
-    return r
-
-
 cdef int _run_window(const Spec* specs, int sn, int s, int NB, const uint64_t* rows, int* ends) noexcept nogil:
     """_run_bits for a pattern spanning at most 63 tokens: positions s..s+63 in one word (bit k: s + k)."""
     cdef int si, m
     cdef int64_t k, lo, hi
     cdef uint64_t cur = 1, nxt, reach, pw
     for si in range(sn):
-        pw = _window(rows + <size_t>specs[si].row * NB, s, NB)
+        pw = _word_shr(rows + <size_t>specs[si].row * NB, NB, 0, s)  # bits s..s+63 (s < 64 * NB)
         lo = specs[si].lo
         hi = specs[si].hi
         nxt = cur if lo == 0 else 0
