@@ -10,7 +10,6 @@ and whitespace checks on the string's characters. Anything else (another Mapping
 subclass, a number, an object with its own `__str__` or `__class__`) goes through the same operations the
 Python code performs, in the same order, so it sees the same calls and raises the same exceptions.
 """
-cimport cython
 from cpython.dict cimport PyDict_GetItemWithError
 from cpython.list cimport PyList_GET_SIZE
 from cpython.object cimport PyObject, PyObject_IsInstance

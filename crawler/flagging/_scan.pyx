@@ -18,15 +18,18 @@ beyond 64, a lexeme attribute computed differently than assumed); the caller the
 cimport cython
 from cython.operator cimport dereference as deref
 from libc.stdint cimport int64_t, uint32_t, uint64_t
+from libc.string cimport memset
 from libcpp.string cimport string as cstring
 from libcpp.unordered_map cimport unordered_map
 from libcpp.unordered_set cimport unordered_set
 from libcpp.utility cimport pair
 from libcpp.vector cimport vector
 from murmurhash.mrmr cimport hash64
+from spacy.lexeme cimport EMPTY_LEXEME
 from spacy.structs cimport LexemeC, TokenC
 from spacy.tokens.doc cimport Doc
 from spacy.typedefs cimport attr_t, flags_t
+from spacy.vocab cimport Vocab
 
 import spacy.lang.lex_attrs as _lex_attrs
 import spacy.symbols as _symbols
@@ -154,7 +157,6 @@ cdef class _DualMap:
         cdef size_t cap = 16, r
         cdef int bits = 4, k
         cdef _DualSlot empty
-        cdef _DualSlot* slot
         cdef size_t expected = gate.id_of.size() + language.row_key.size()
         while cap < 2 * expected + 2:
             cap <<= 1
@@ -820,7 +822,7 @@ cdef class CompiledMergeCheck:
         cdef int k, n_odd, n_letters
         cdef flags_t f
         cdef flags_t letter_bits = self.odd_bit | self.ai_bit
-        cdef attr_t p, q, s
+        cdef attr_t q
         cdef unordered_map[attr_t, vector[attr_t]].iterator it
         cdef bint spelled = False, near = False
         if n < 2:
@@ -966,12 +968,6 @@ def _lemma_forms(normalizer) -> list:
 # Merging split words in place of spaCy's retokenizer (Normalizer._apply)
 # --------------------------------------------------------------------------------------------------------
 
-from cymem.cymem cimport Pool
-from libc.string cimport memset
-from spacy.lexeme cimport EMPTY_LEXEME, Lexeme
-from spacy.vocab cimport Vocab
-
-
 # The flags a canonical word gives its lexeme under the norm_flags last seen (a tuple of the same (fid, values)
 # objects): canonical -> (bits set, bits cleared). A frozenset's answer never changes; another list, or the same
 # list changed, compares unequal and empties the table.
@@ -1005,7 +1001,6 @@ def apply_merges(Doc doc, list merges, list norm_flags) -> bool:
     cdef bint in_span
     cdef const TokenC* t
     cdef TokenC* tok
-    cdef const LexemeC* lex
     cdef LexemeC* vlex
     cdef Vocab vocab = doc.vocab
     cdef flags_t one = 1, set_bits, clear_bits, bit
