@@ -307,29 +307,21 @@ cdef int _regex_bounds(str text, vector[int]& clause, vector[int]& chunk) except
     return 0
 
 
-cdef inline int _bisect_right(const vector[int]& a, int64_t x) noexcept nogil:
+ctypedef fused bounds_t:  # what _bisect_right searches: character offsets, field starts
+    vector[int]
+    vector[int64_t]
+
+
+cdef inline int _bisect_right(const bounds_t& a, int64_t x) noexcept nogil:
     """bisect.bisect_right(a, x) for a sorted `a`, without a branch on the data (a predictable loop)."""
     cdef size_t n = a.size(), half, base = 0
-    cdef const int* p = a.data()
     if n == 0:
         return 0
     while n > 1:  # a[:base] <= x, and the answer is in [base, base + n]
         half = n >> 1
-        base += half * <size_t>(p[base + half] <= x)
+        base += half * <size_t>(a[base + half] <= x)
         n -= half
-    return <int>(base + <size_t>(p[base] <= x))
-
-
-cdef inline int _bisect_right64(const vector[int64_t]& a, int64_t x) noexcept nogil:
-    cdef size_t n = a.size(), half, base = 0
-    cdef const int64_t* p = a.data()
-    if n == 0:
-        return 0
-    while n > 1:
-        half = n >> 1
-        base += half * <size_t>(p[base + half] <= x)
-        n -= half
-    return <int>(base + <size_t>(p[base] <= x))
+    return <int>(base + <size_t>(a[base] <= x))
 
 
 def boundaries(str text, bint with_re=False):
@@ -667,7 +659,7 @@ cdef class CompiledEngine:
         cue.label = label
         cue.start = s
         cue.end = e
-        cue.field = _bisect_right64(cc._field_starts, c0) - 1
+        cue.field = _bisect_right(cc._field_starts, c0) - 1
         cue.clause_lo = clo
         cue.clause_hi = chi
         cue.chunk_lo = _bisect_right(cc._chunk, c0)
