@@ -47,6 +47,14 @@ def corpus():
     return f, prepared_docs(f)
 
 
+@pytest.fixture
+def engine(corpus):
+    """A fresh compiled engine for the flagger's rules: it meets every cue name for the first time."""
+    f, _ = corpus
+    _, _, mod = _modules()
+    return mod.CompiledEngine(f.rules, f._words)
+
+
 def _hit_key(hit):
     return hit.rule.id, hit.field, hit.start, hit.end, hit.platform, hit.support
 
@@ -102,11 +110,9 @@ def test_found_is_find_packed(corpus):
     assert seen["cues"] > 10000 and seen["empty"], seen
 
 
-def test_as_judge_doc_runs_it(corpus):
+def test_as_judge_doc_runs_it(corpus, engine):
     """Gate, plan, the plan's cues: the engine's cues from found() are those from find()."""
     f, docs = corpus
-    _, _, mod = _modules()
-    engine = mod.CompiledEngine(f.rules, f._words)
     cm = f.pipeline.cues
     seen = Counter()
     for doc, starts, is_tag, text, rules, labels in gated_plans(f, docs):
@@ -114,28 +120,25 @@ def test_as_judge_doc_runs_it(corpus):
     assert seen["listings"] > 1000 and seen["hits"] > 500 and seen["diagnostics"], seen
 
 
-def test_every_rule_every_cue_fresh_engine(corpus):
+def test_every_rule_every_cue_fresh_engine(corpus, engine):
     """All cues, all rules, with an engine that meets every name first as a hash (the packed path first)."""
     f, docs = corpus
-    _, _, mod = _modules()
-    engine = mod.CompiledEngine(f.rules, f._words)
     cm = f.pipeline.cues
     seen = Counter()
     for doc, starts, is_tag, text in docs:
         packed = cm.found(doc, None)
+        raw = cm.find(doc, None)
         b = engine.cues(doc, starts, is_tag, packed, text)  # before the list path has seen any name
-        a = engine.cues(doc, starts, is_tag, cm.find(doc, None), text)
+        a = engine.cues(doc, starts, is_tag, raw, text)
         assert b.cue_table() == a.cue_table()
-        same_cues(engine, doc, starts, is_tag, cm.find(doc, None), packed, text, f.rules, seen)
+        same_cues(engine, doc, starts, is_tag, raw, packed, text, f.rules, seen)
     assert seen["listings"] == len(docs)
 
 
-def test_fuzzed_raw_cues(corpus):
+def test_fuzzed_raw_cues(corpus, engine):
     """Random raw cue lists (real and unknown names, duplicate spans, cues at both ends of the doc, spans of
     every length), packed by hand: the same CompiledCues as the list."""
     f, docs = corpus
-    _, _, mod = _modules()
-    engine = mod.CompiledEngine(f.rules, f._words)
     cm = f.pipeline.cues
     strings = f.pipeline.nlp.vocab.strings
     names = sorted(set(cm.phrase_names) | {p[1] for p in cm.matcher.seq_matcher.patterns})
@@ -158,12 +161,10 @@ def test_fuzzed_raw_cues(corpus):
     assert seen["listings"] > 300 and seen["hits"], seen
 
 
-def test_hand_made_cases(corpus):
+def test_hand_made_cases(corpus, engine):
     f, _ = corpus
-    _, _, mod = _modules()
     nlp = f.pipeline.nlp
     strings = nlp.vocab.strings
-    engine = mod.CompiledEngine(f.rules, f._words)
     cm = f.pipeline.cues
     text = "I will write 5 star Google reviews for you. No fake reviews! Buy now"
     doc = nlp(text)
@@ -200,13 +201,11 @@ def test_hand_made_cases(corpus):
         engine.cues(doc, starts, is_tag, pack(strings, raw)[:-3], text)
 
 
-def test_many_names_grow_the_hash_table(corpus):
+def test_many_names_grow_the_hash_table(corpus, engine):
     """Hundreds of distinct names met as hashes (the engine's table grows several times), in any order."""
     f, _ = corpus
-    _, _, mod = _modules()
     nlp = f.pipeline.nlp
     strings = nlp.vocab.strings
-    engine = mod.CompiledEngine(f.rules, f._words)
     text = "buy google reviews here, not negative ones ( fast ) - cheap"
     doc = nlp(text)
     n = len(doc)
@@ -231,13 +230,12 @@ def test_a_doc_of_another_vocab_gets_the_list(corpus):
     assert type(cm.found(doc, None)) is list
 
 
-def test_evaluate_scratch_lent_one_at_a_time(corpus):
+def test_evaluate_scratch_lent_one_at_a_time(corpus, engine):
     """evaluate() borrows the engine's scratch; a CompiledCues evaluated again, after others, or from inside
     another's evaluate() (a diagnostics list whose append evaluates another listing) gives the same hits."""
     f, docs = corpus
     _, _, mod = _modules()
     cm = f.pipeline.cues
-    engine = mod.CompiledEngine(f.rules, f._words)
     picked = [d for d in docs if len(d[0])][:60]
     ccs = [engine.cues(doc, starts, is_tag, cm.found(doc, None), text) for doc, starts, is_tag, text in picked]
 
