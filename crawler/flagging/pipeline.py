@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import spacy
@@ -120,6 +121,12 @@ class Normalizer:
         if spelled or pieces:
             self._merge(doc, self.canonicalizer.canon)
         return doc
+
+    def pipe(self, docs: Iterable[Doc], batch_size: int | None = None) -> Iterator[Doc]:
+        """nlp.pipe's path: spaCy calls a component without `pipe` through a per-doc wrapper whose only
+        job is an error handler; ours is spaCy's default (raise), so the wrapper was pure cost."""
+        for doc in docs:
+            yield self(doc)
 
     def _merge(self, doc: Doc, canon) -> None:
         merges = self._merges(doc, canon)
