@@ -85,6 +85,10 @@ def test_api_shapes(flagger):
     assert {fl.field for fl in j.flags} >= {"title", "packages[0].description", "packages[1]"}
     with pytest.raises(Exception):
         f.score = 0  # frozen
+    # The judgement's evidence cannot be edited either, whichever path (judge or judge_many) made it.
+    for made in (j, *flagger.judge_many([{"title": "I will design a logo"}, {"title": "Trustpilot reviews"}])):
+        assert isinstance(made.flags, tuple) and isinstance(made.diagnostics, tuple)
+        assert isinstance(made.categories, frozenset) and isinstance(made.platforms, frozenset)
 
 
 def test_judge_many_keeps_order(flagger):

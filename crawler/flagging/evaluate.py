@@ -95,7 +95,7 @@ def evaluate_rows(rows: list[Mapping[str, Any]], flagger: Flagger | None = None)
                 err["rules"] = [f"{f.rule_id}@{f.rule_version}: “{f.text}” ({f.field})"
                                 for f in j.flags if f.category != "fake_engagement"]
             else:
-                err["reason"] = j.diagnostics or ["no cues"]
+                err["reason"] = list(j.diagnostics) or ["no cues"]
             errors.append(err)
     report: dict[str, Any] = {
         "n": overall["n"],
