@@ -85,7 +85,9 @@ def main() -> int:
     ap.add_argument("--dev", type=Path, default=default_dev_path())
     ap.add_argument("-n", type=int, default=3000)
     ap.add_argument("--seed", type=int, default=7)
-    ap.add_argument("--repeat", type=int, default=3, help="timed runs per workload; the best is reported")
+    # Each timed run is a fraction of a second; on a small shared machine one slow moment then decides a
+    # best-of-3 (the verdict flipped between runs of the same code), so the best is taken over 15.
+    ap.add_argument("--repeat", type=int, default=15, help="timed runs per workload; the best is reported")
     args = ap.parse_args()
     rows = read_jsonl(args.dev)
 
