@@ -290,3 +290,27 @@ def test_a_listing_of_many_huge_fields_is_judged_not_refused(flagger):
     listing = {"title": "I will post 5 star google reviews on your business", "tags": [filler] * 199}
     for judgement in (flagger.judge(listing), flagger.judge_many([listing])[0]):
         assert judgement.sells_reviews and judgement.flags[0].field == "title"
+
+
+def test_the_tokenizer_caches_past_line_breaks_and_still_splits_like_spacy(flagger):
+    """The pipeline's tokenizer has no "\\n"/"\\t"/" " exceptions (one of them made spaCy stop caching the
+    rest of a listing, see pipeline._drop_whitespace_specials), and makes the same tokens as stock spaCy."""
+    import spacy
+    from spacy.tokenizer import Tokenizer
+
+    ours = flagger.pipeline.nlp.tokenizer
+    assert not {"\n", "\t", " "} & set(ours.rules)
+    assert "\xa0" in ours.rules and "cannot" in ours.rules  # exceptions that change something stay
+    # The same tokenizer with spaCy's exceptions back, on the same vocabulary (so NORMs compare too).
+    stock = Tokenizer(ours.vocab, rules=spacy.blank("en").tokenizer.rules, prefix_search=ours.prefix_search,
+                      suffix_search=ours.suffix_search, infix_finditer=ours.infix_finditer,
+                      token_match=ours.token_match, url_match=ours.url_match)
+    assert "\n" in stock.rules
+    rng = random.Random(11)
+    pieces = [" ", "  ", "\n", "\n\n", "\t", " \n", "\n ", "\r\n", "\xa0", "\u2003", "\u200b", "cannot", "don't",
+              "It's", ":)", "(", ")", '"', "x", "reviews", "e.g.", "5-star", "  \n  ", "—", "C++", "Trust pilot"]
+    texts = ["".join(rng.choice(pieces) for _ in range(rng.randint(1, 30))) for _ in range(3000)]
+    texts += ["Line one.\nLine two cannot wait.\n\n\tTabbed  twice-spaced (text)\n"]
+    for text in texts * 2:  # the second time from the tokenizer's cache
+        assert [(t.text, t.idx, t.whitespace_, t.norm) for t in ours(text)] == \
+               [(t.text, t.idx, t.whitespace_, t.norm) for t in stock(text)], repr(text)
