@@ -12,7 +12,7 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 # Reinstall when the package definition or the compiled flagging engine's sources change.
-$(STAMP): $(BIN)/python pyproject.toml setup.py $(wildcard crawler/flagging/_*.pyx)
+$(STAMP): $(BIN)/python pyproject.toml setup.py $(wildcard crawler/flagging/_*.pyx crawler/flagging/_*.pxd)
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 

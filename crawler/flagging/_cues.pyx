@@ -39,6 +39,7 @@ from spacy.matcher.phrasematcher cimport PhraseMatcher
 from spacy.structs cimport TokenC
 from spacy.tokens.doc cimport Doc
 from spacy.typedefs cimport attr_t
+from ._packed cimport Packed
 
 from .rules import cue_label
 
@@ -73,12 +74,6 @@ cdef struct Edge:
 
 cdef struct Hit:
     int32_t cue  # position in names
-    int32_t start
-    int32_t end
-
-
-cdef struct Packed:  # one match as packed() gives it (and _evaluate's CompiledEngine.cues reads it)
-    uint64_t key  # the cue name's string hash
     int32_t start
     int32_t end
 

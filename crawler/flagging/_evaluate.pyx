@@ -52,7 +52,7 @@ Equivalence notes
 * Labels are interned per engine as they come (a raw cue under a label no rule names still counts in
   labels_seen()); a CompiledCues only knows the labels interned when it was made, which are all its cues'.
 """
-from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
+from libc.stdint cimport int64_t, uint8_t, uint16_t, uint32_t, uint64_t
 from libc.string cimport memcpy
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
 from cpython.list cimport PyList_GET_SIZE
@@ -63,6 +63,7 @@ from cpython.unicode cimport (Py_UNICODE_ISALNUM, Py_UNICODE_ISDECIMAL, Py_UNICO
                               PyUnicode_KIND)
 from spacy.structs cimport TokenC
 from spacy.tokens.doc cimport Doc
+from ._packed cimport Packed
 
 import re
 
@@ -124,12 +125,6 @@ cdef struct RuleC:
     int unl_hi
     bint all_fields
     bint cross_clause
-
-
-cdef struct Packed:  # one raw cue as _cues.CompiledPhrases.packed / _seq.CompiledSeqMatcher.packed give it
-    uint64_t key  # the cue name's string hash
-    int32_t start
-    int32_t end
 
 
 cdef struct CandC:

@@ -40,12 +40,13 @@ from cpython.list cimport PyList_GET_ITEM, PyList_New, PyList_SET_ITEM
 from cpython.tuple cimport PyTuple_New, PyTuple_SET_ITEM
 from cpython.object cimport PyObject
 from cpython.ref cimport Py_INCREF
-from libc.stdint cimport int32_t, int64_t, uint64_t
+from libc.stdint cimport int64_t, uint64_t
 from libc.string cimport memset
 from libcpp.vector cimport vector
 
 from spacy.structs cimport LexemeC, TokenC
 from spacy.tokens.doc cimport Doc
+from ._packed cimport Packed
 
 SPACY_VERSION_BUILT = BUILT_WITH_SPACY
 globals()["BUILT_WITH_SPACY"] = SPACY_VERSION_BUILT
@@ -125,12 +126,6 @@ cdef struct IdHits:
     int* o_pos  # ... whose ORTH is
     int* o_id
     int o_count
-
-
-cdef struct Packed:  # one match as packed() gives it (and _evaluate's CompiledEngine.cues reads it)
-    uint64_t key  # the cue name's string hash
-    int32_t start
-    int32_t end
 
 
 cdef struct Hits:
