@@ -370,6 +370,11 @@ cdef inline uint64_t _norm(const TokenC* tok) noexcept:
     return tok.norm if tok.norm != 0 else tok.lex.norm
 
 
+cdef inline size_t _hash_home(uint64_t key, size_t mask) noexcept nogil:
+    """A cue name hash's first slot in CompiledEngine's table of hashes (`mask`: its size - 1)."""
+    return (key ^ (key >> 29)) & mask
+
+
 # --- the engine -----------------------------------------------------------------------------------
 
 cdef class CompiledEngine:
@@ -531,7 +536,7 @@ cdef class CompiledEngine:
             if self._zero_code >= 0:
                 return self._zero_code
         else:
-            i = (key ^ (key >> 29)) & mask
+            i = _hash_home(key, mask)
             while self._hash_keys[i] != 0:
                 if self._hash_keys[i] == key:
                     return self._hash_codes[i]
@@ -545,29 +550,29 @@ cdef class CompiledEngine:
         if key == 0:
             self._zero_code = code
             return code
-        cdef size_t size = self._hash_keys.size(), i, j
+        cdef size_t j
         cdef vector[uint64_t] old_keys
         cdef vector[int64_t] old_codes
-        if 2 * (self._hash_count + 1) > size:  # load under 1/2: twice the size, every key again
+        if 2 * (self._hash_count + 1) > self._hash_keys.size():  # load under 1/2: twice the size, every key again
             old_keys.swap(self._hash_keys)
             old_codes.swap(self._hash_codes)
-            size *= 2
-            self._hash_keys.assign(size, 0)
-            self._hash_codes.assign(size, 0)
+            self._hash_keys.assign(2 * old_keys.size(), 0)
+            self._hash_codes.assign(2 * old_keys.size(), 0)
             for j in range(old_keys.size()):
                 if old_keys[j] != 0:
-                    i = (old_keys[j] ^ (old_keys[j] >> 29)) & (size - 1)
-                    while self._hash_keys[i] != 0:
-                        i = (i + 1) & (size - 1)
-                    self._hash_keys[i] = old_keys[j]
-                    self._hash_codes[i] = old_codes[j]
-        i = (key ^ (key >> 29)) & (size - 1)
-        while self._hash_keys[i] != 0:
-            i = (i + 1) & (size - 1)
-        self._hash_keys[i] = key
-        self._hash_codes[i] = code
+                    self._hash_put(old_keys[j], old_codes[j])
+        self._hash_put(key, code)
         self._hash_count += 1
         return code
+
+    cdef inline void _hash_put(self, uint64_t key, int64_t code) noexcept:
+        """Put a key that is not there (and not 0) into the table, which has a free slot."""
+        cdef size_t mask = self._hash_keys.size() - 1
+        cdef size_t i = _hash_home(key, mask)
+        while self._hash_keys[i] != 0:
+            i = (i + 1) & mask
+        self._hash_keys[i] = key
+        self._hash_codes[i] = code
 
     def cues(self, Doc doc not None, field_starts, field_is_tag, raw, str text not None):
         """The cues of one listing's Doc (ListingCues's arguments without `words`).
