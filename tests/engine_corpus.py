@@ -5,12 +5,24 @@ and dev listings recombined into long multi-field ones: every cue, merge and nea
 """
 from __future__ import annotations
 
+import importlib
 import random
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 INDEPENDENT = Path(__file__).resolve().parent / "data" / "independent_eval.jsonl"
+
+
+def compiled_part(name: str):
+    """The compiled engine's module `name` ("_scan", ...). A test of it fails, not skips, when it is not built:
+    comparing it with the Python code is the point."""
+    try:
+        return importlib.import_module(f"crawler.flagging.{name}")
+    except ImportError as exc:
+        pytest.fail(f"crawler/flagging/{name}.pyx is not built ({exc}); `pip install -e .` builds it")
 
 
 def engine_corpus(n_recombined: int = 600) -> list[dict]:

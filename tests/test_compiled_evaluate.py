@@ -18,15 +18,11 @@ import spacy
 
 from crawler.flagging import get_flagger
 from crawler.flagging.engine import _CHUNK_BOUNDARY, _CLAUSE_BOUNDARY, ListingCues, RuleHit, evaluate
-from tests.engine_corpus import gated_plans, prepared_docs
+from tests.engine_corpus import compiled_part, gated_plans, prepared_docs
 
 
 def _compiled():
-    try:
-        from crawler.flagging import _evaluate
-    except ImportError as exc:  # fail, not skip: the comparison is the point of this file
-        pytest.fail(f"crawler/flagging/_evaluate is not built ({exc}); `pip install -e .` builds it")
-    return _evaluate
+    return compiled_part("_evaluate")
 
 
 @pytest.fixture(scope="module")

@@ -17,17 +17,13 @@ from spacy.attrs import NORM
 
 from crawler.flagging import get_flagger
 from crawler.flagging.rules import cue_label
-from tests.engine_corpus import gated_plans, prepared_docs
+from tests.engine_corpus import compiled_part, gated_plans, prepared_docs
 
 RECORD = struct.Struct("=Qii")  # name hash (uint64), start, end (int32), native order
 
 
 def _modules():
-    try:
-        from crawler.flagging import _cues, _evaluate, _seq
-    except ImportError as exc:
-        pytest.fail(f"the compiled engine is not built ({exc}); `pip install -e .` builds it")
-    return _cues, _seq, _evaluate
+    return compiled_part("_cues"), compiled_part("_seq"), compiled_part("_evaluate")
 
 
 def pack(strings, raw) -> bytes:

@@ -6,7 +6,6 @@ raise the same exception type, and objects that see calls (.get, __str__, __clas
 """
 from __future__ import annotations
 
-import importlib
 import random
 from collections import OrderedDict, UserDict
 from collections.abc import Mapping
@@ -17,19 +16,12 @@ import spacy
 
 from crawler.flagging import flagger as py
 from crawler.flagging.flagger import FIELD_SEPARATOR, MAX_FIELD_CHARS, MAX_FIELDS, MAX_LISTING_CHARS
-from tests.engine_corpus import engine_corpus
-
-
-def _listing_module():
-    try:
-        return importlib.import_module("crawler.flagging._listing")
-    except ImportError as exc:  # fail, not skip, as the other compiled parts' tests do: the comparison is the point
-        pytest.fail(f"crawler/flagging/_listing.pyx is not built ({exc}); `pip install -e .` builds it")
+from tests.engine_corpus import compiled_part, engine_corpus
 
 
 @pytest.fixture(scope="module")
 def compiled():
-    return _listing_module()
+    return compiled_part("_listing")
 
 
 def _outcome(prepare, listing):

@@ -8,7 +8,6 @@ must set them again; which runs first alternates, so that each creates the merge
 """
 from __future__ import annotations
 
-import importlib
 
 import numpy
 import pytest
@@ -16,7 +15,7 @@ from spacy.attrs import IDS
 from spacy.tokens import Doc, SpanGroup
 
 from crawler.flagging.flagger import FIELD_SEPARATOR, get_flagger, listing_fields
-from tests.engine_corpus import engine_corpus
+from tests.engine_corpus import compiled_part, engine_corpus
 from tests.test_compiled_scan import HAND_MADE, MERGE_TEXTS, _fuzz_texts, _long_fuzz_texts
 
 # Merges at the start and at the end (with and without trailing whitespace), adjacent, of 2 and of many tokens.
@@ -30,7 +29,7 @@ EDGE_TEXTS = [
 
 @pytest.fixture(scope="module")
 def scan():
-    return importlib.import_module("crawler.flagging._scan")
+    return compiled_part("_scan")
 
 
 @pytest.fixture(scope="module")
@@ -223,7 +222,7 @@ def test_flags_follow_the_norm_flags_given(scan):
                         ([(40, frozenset()), (41, frozenset({"trustpilot"}))], (False, True)),
                         ([(40, frozenset({"trustpilot"})), (40, frozenset())], (False, True)),  # the last wins; 41 kept
                         ([(41, frozenset({"trustpilot"})), (40, frozenset({"trustpilot"}))], (True, True))]:
-        py, c = nlp.make_doc("trust pilot"), nlp.make_doc("trust pilot")
+        c = nlp.make_doc("trust pilot")
         assert scan.apply_merges(c, [(0, 2, "trustpilot")], list(flags)) is True
         lex = c[0].lex
         assert (lex.check_flag(40), lex.check_flag(41)) == want

@@ -6,7 +6,6 @@ themselves (CompiledMergeCheck.merges) against find_merges, and the Normalizer's
 """
 from __future__ import annotations
 
-import importlib
 import random
 from types import SimpleNamespace
 
@@ -18,7 +17,7 @@ from crawler.flagging.flagger import FIELD_SEPARATOR, Flagger, get_flagger, list
 from crawler.flagging.normalize import find_merges
 from crawler.flagging.pipeline import _build
 from crawler.flagging.rules import load_rule_data
-from tests.engine_corpus import engine_corpus
+from tests.engine_corpus import compiled_part, engine_corpus
 
 # Spelled-out and split words, leet letters inside runs, and near misses of each.
 HAND_MADE = [
@@ -37,16 +36,9 @@ HAND_MADE = [
 ]
 
 
-def _scan():
-    try:
-        return importlib.import_module("crawler.flagging._scan")
-    except ImportError as exc:
-        pytest.fail(f"crawler/flagging/_scan.pyx is not built ({exc}); `pip install -e .` builds it")
-
-
 @pytest.fixture(scope="module")
 def scan():
-    return _scan()
+    return compiled_part("_scan")
 
 
 @pytest.fixture(scope="module")
