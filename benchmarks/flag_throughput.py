@@ -44,7 +44,7 @@ def synthesise(rows: list[dict], n: int, seed: int) -> list[dict]:
 def marketplace(n: int, seed: int) -> list[dict]:
     """The demo marketplace's gigs from its catalog, replicated and shuffled to n listings. (A crawl reads the
     same fields, with single line breaks where the catalog has blank lines: stock spaCy's tokenizer caches
-    less after a single one, ours does not, see pipeline._drop_whitespace_specials. The catalog form keeps
+    less after a single one, ours does not, see pipeline._blank_nlp. The catalog form keeps
     the baseline at its fastest.)"""
     from crawler.demo import load_catalog
 

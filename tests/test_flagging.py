@@ -294,7 +294,7 @@ def test_a_listing_of_many_huge_fields_is_judged_not_refused(flagger):
 
 def test_the_tokenizer_caches_past_line_breaks_and_still_splits_like_spacy(flagger):
     """The pipeline's tokenizer has no "\\n"/"\\t"/" " exceptions (one of them made spaCy stop caching the
-    rest of a listing, see pipeline._drop_whitespace_specials), and makes the same tokens as stock spaCy."""
+    rest of a listing, see pipeline._blank_nlp), and makes the same tokens as stock spaCy."""
     import spacy
     from spacy.tokenizer import Tokenizer
 

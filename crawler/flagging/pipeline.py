@@ -343,20 +343,23 @@ class Pipeline:
     compiled: bool  # whether the compiled engine's parts are used (see compiled.py)
 
 
-def _drop_whitespace_specials(tokenizer) -> None:
-    """Remove the tokenizer exceptions that map a run of whitespace to itself ("\\n", "\\t", " ").
+def _blank_nlp() -> Language:
+    """spacy.blank(PIPELINE_LANG), less the tokenizer exceptions that map a run of whitespace to itself
+    ("\n", "\t", " ").
 
     spaCy's tokenizer caches how each whitespace-delimited chunk splits, but once one chunk of a text hits
     an exception it caches nothing more for that text (its `has_special` flag is per text, not per chunk).
-    "\\n" is such an exception: in a listing with a line break in its description every chunk after the
+    "\n" is such an exception: in a listing with a line break in its description every chunk after the
     break went through the prefix, suffix and infix regexes again, and crawled listings took three times as
     long to tokenize as the same words without the break. These exceptions only say "one token, itself",
     which is what the ordinary path makes of whitespace, so without them the tokens are the same
-    (tests/test_flagging.py compares them with a stock tokenizer's)."""
-    rules = tokenizer.rules
-    keep = {k: v for k, v in rules.items() if not (k.isspace() and v == [{ORTH: k}])}
-    if len(keep) < len(rules):
-        tokenizer.rules = keep  # the setter rebuilds the exceptions and empties the caches
+    (tests/test_flagging.py compares them with a stock tokenizer's). They are left out of the language's
+    defaults rather than removed from a built tokenizer, whose exceptions would then be loaded twice (~0.1 s)."""
+    base = spacy.util.get_lang_class(PIPELINE_LANG)
+    exceptions = {k: v for k, v in base.Defaults.tokenizer_exceptions.items()
+                  if not (k.isspace() and v == [{ORTH: k}])}
+    defaults = type("Defaults", (base.Defaults,), {"tokenizer_exceptions": exceptions})
+    return type(base.__name__, (base,), {"Defaults": defaults})()
 
 
 def _build(data: RuleData, compiled: bool = True) -> Pipeline:
@@ -366,8 +369,7 @@ def _build(data: RuleData, compiled: bool = True) -> Pipeline:
         level = logging.INFO if forced_python() else logging.WARNING
         logging.getLogger(__name__).log(level, "flagging with the %s engine, several times slower than the compiled "
                                         "one; reinstall with a C++ compiler to build it", engine())
-    nlp = spacy.blank(PIPELINE_LANG)
-    _drop_whitespace_specials(nlp.tokenizer)
+    nlp = _blank_nlp()
     # spaCy's own logger chatters at DEBUG under Scrapy's root handler; its start-up is not news.
     logging.getLogger("spacy").setLevel(logging.WARNING)
     # The lookup lemmatizer's table from spacy-lookups-data (no model download). It is applied through
