@@ -270,3 +270,28 @@ def test_load_truth_matches_the_server(demo):
     assert truth.score(truth.all_sellers)["innocent_leads"] == len(truth.all_sellers) - len(truth.review_sellers)
     assert set(truth.gig_labels) == set(truth.gig_category) and all(isinstance(k, str) for k in truth.gig_labels)
     assert urlsplit(demo.base_url).hostname == "127.0.0.1"
+
+
+def test_the_demo_sites_take_a_crawls_burst_of_connections_without_dropping_any():
+    """A crawl opens its CONCURRENT_REQUESTS connections at once. With socketserver's backlog of 5 the
+    kernel dropped the rest, and each waited out a 1 s SYN retransmission: a slow demo, a wrong benchmark."""
+    import socket
+    from http.server import BaseHTTPRequestHandler
+
+    from crawler.demo import server
+    from crawler.demo.httpserver import DemoHTTPServer
+    from crawler.demo.shapes import server as shape_server
+
+    assert issubclass(server._Server, DemoHTTPServer) and issubclass(shape_server._Server, DemoHTTPServer)
+    # Nothing accepts: every connection must wait in the listen backlog, which the kernel fills on its own.
+    listener = DemoHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
+    clients = []
+    try:
+        for _ in range(32):
+            # A dropped SYN would not be answered within this bound (the client's next try is after 1 s, then 3 s).
+            clients.append(socket.create_connection(listener.server_address, timeout=5))
+        assert len(clients) == 32
+    finally:
+        for client in clients:
+            client.close()
+        listener.server_close()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -11,13 +11,13 @@ from crawler.demo import pages
 from crawler.demo.content import Catalog, load_catalog
 from crawler.demo.days import DayChanges, catalog_for_day
 from crawler.demo.faults import Faults
+from crawler.demo.httpserver import DemoHTTPServer
 from crawler.demo.scale import scale_catalog
 from crawler.demo.shapes.server import ShapeSites
 from crawler.demo.truth import GroundTruth, truth_from_catalog
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
+class _Server(DemoHTTPServer):
     catalog: Catalog
     base_url: str
     host_header: str

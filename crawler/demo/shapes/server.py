@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from crawler.demo.shapes import configured, freelancer, peopleperhour, seoclerks
+from crawler.demo.httpserver import DemoHTTPServer
 from crawler.demo.shapes.catalog import ShapeCatalog, load_shape
 from crawler.demo.truth import GroundTruth
 
@@ -21,8 +22,7 @@ ROUTES = {
 }
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
+class _Server(DemoHTTPServer):
     catalog: ShapeCatalog
     marketplace: str
 
