@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -86,8 +87,7 @@ def main(repeat: int) -> None:
         tmp = Path(tmp)
         with DemoMarketplace() as site:
             fulls, bares = [], []
-            # Best of `repeat`, interleaved, so both see the same machine noise (a demo crawl takes a second
-            # or two: one slow moment moves a single run's ratio by 0.1).
+            # Interleaved: each full crawl is paired with the bare fetch of its own URLs right after it.
             for i in range(repeat):
                 db = tmp / f"full{i}" / "t.db"
                 fulls.append(full_crawl(site.base_url, db, "-a", "max_pages=1000"))
@@ -96,18 +96,22 @@ def main(repeat: int) -> None:
                     "SELECT url FROM captures WHERE url NOT LIKE '%/robots.txt' ORDER BY fetched_at")]
                 (tmp / "urls.txt").write_text("\n".join(urls))
                 bares.append(bare_crawl(tmp / "urls.txt", tmp / "bare.json"))
-            full, bare = max(fulls, key=_rate), max(bares, key=_rate)
             print(f"runs: full {', '.join(f'{_rate(r):.0f}' for r in fulls)} pages/s; "
-                  f"bare {', '.join(f'{_rate(r):.0f}' for r in bares)} pages/s (best of each below)")
+                  f"bare {', '.join(f'{_rate(r):.0f}' for r in bares)} pages/s")
         with DemoMarketplace(scale=10) as site:
             big = full_crawl(site.base_url, tmp / "big" / "t.db", "-a", "max_pages=1000")
 
-    full_rate, bare_rate = _rate(full), _rate(bare)
-    print(f"full turfwatch crawl: {full['pages']} pages in {full['seconds']:.2f} s = {full_rate:.1f} pages/s "
-          f"(flagging, SQLite, WARC on)")
-    print(f"bare Scrapy fetch:    {bare['pages']} pages in {bare['seconds']:.2f} s = {bare_rate:.1f} pages/s")
-    ratio = full_rate / bare_rate
-    print(f"ratio full/bare: {ratio:.2f} (goal >= 0.60) {'OK' if ratio >= 0.6 else 'BELOW GOAL'}")
+    # The verdict is the median of the pairs' ratios: a pair's two crawls see the same moment of this small
+    # shared machine, and one stray crawl (a demo crawl lasts a second or two) moves the median little.
+    # The best of each kind is printed too; the ratio of two maxima follows whichever side had the luckier run.
+    ratio = statistics.median(_rate(f) / _rate(b) for f, b in zip(fulls, bares))
+    full, bare = max(fulls, key=_rate), max(bares, key=_rate)
+    print(f"full turfwatch crawl: {full['pages']} pages in {full['seconds']:.2f} s = {_rate(full):.1f} pages/s "
+          f"(flagging, SQLite, WARC on; best of {repeat})")
+    print(f"bare Scrapy fetch:    {bare['pages']} pages in {bare['seconds']:.2f} s = {_rate(bare):.1f} pages/s "
+          f"(best of {repeat})")
+    print(f"ratio full/bare: {ratio:.2f} (median of {repeat} paired crawls; the best-of rates give "
+          f"{_rate(full) / _rate(bare):.2f}) (goal >= 0.60) {'OK' if ratio >= 0.6 else 'BELOW GOAL'}")
     mib = 1024 * 1024
     print(f"peak RSS, normal demo crawl: {full['rss'] / mib:.0f} MiB ({full['pages']} pages; memusage/max "
           f"{(full['memusage_max'] or 0) / mib:.0f} MiB)")
@@ -122,7 +126,7 @@ def main(repeat: int) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--bare", nargs=2, metavar=("URLS", "OUT"), help=argparse.SUPPRESS)
-    parser.add_argument("--repeat", type=int, default=3, help="crawls of each kind; the fastest is reported")
+    parser.add_argument("--repeat", type=int, default=9, help="paired crawls (full, then bare)")
     args = parser.parse_args()
     if args.bare:
         _bare_main(*args.bare)
