@@ -288,7 +288,7 @@ def test_the_demo_sites_take_a_crawls_burst_of_connections_without_dropping_any(
     clients = []
     try:
         for _ in range(32):
-            # A dropped SYN would not be answered within this bound (the client's next try is after 1 s, then 3 s).
+            # With a full backlog the kernel drops this SYN and every retry of it, and the connect times out.
             clients.append(socket.create_connection(listener.server_address, timeout=5))
         assert len(clients) == 32
     finally:

@@ -6,8 +6,8 @@ import threading
 from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from crawler.demo.shapes import configured, freelancer, peopleperhour, seoclerks
 from crawler.demo.httpserver import DemoHTTPServer
+from crawler.demo.shapes import configured, freelancer, peopleperhour, seoclerks
 from crawler.demo.shapes.catalog import ShapeCatalog, load_shape
 from crawler.demo.truth import GroundTruth
 
