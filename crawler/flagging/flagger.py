@@ -225,8 +225,7 @@ class Flagger:
         diagnostics: list[str] = []
         hits = cues.evaluate(rules, diagnostics)
         if not hits:  # most listings that pass the gate: cues, but no rule's whole pattern
-            return Judgement(False, 0.0, language, (), _NONE, _NONE,
-                             tuple(diagnostics) if diagnostics else (self._partial_evidence(cues),))
+            return Judgement(False, 0.0, language, (), _NONE, _NONE, self._why_not(diagnostics, cues))
         flags = []
         span_chars = cues.span_chars
         for hit in hits:
@@ -242,7 +241,7 @@ class Flagger:
         flags.sort(key=lambda f: (-f.score, f.field, f.start))
         score = listing_score(flags)
         decision = sells_reviews(score)
-        explained = () if decision else tuple(diagnostics) if diagnostics else (self._partial_evidence(cues),)
+        explained = () if decision else self._why_not(diagnostics, cues)
         categories = frozenset([f.category for f in flags])
         platforms = frozenset([f.platform for f in flags if f.platform and f.category in REVIEW_CATEGORIES])
         return Judgement(decision, score, language, tuple(flags), categories, platforms, explained)
@@ -263,6 +262,11 @@ class Flagger:
         if len(self._terms) < 100_000:  # bounded: the combinations are few, but a caller may bring any rules
             self._terms[key] = (rule, terms)
         return terms
+
+    @staticmethod
+    def _why_not(diagnostics: list[str], cues: ListingCues) -> tuple[str, ...]:
+        """What explains a listing the flagger did not flag: the engine's near misses, else the cues it had."""
+        return tuple(diagnostics) if diagnostics else (Flagger._partial_evidence(cues),)
 
     @staticmethod
     def _partial_evidence(cues: ListingCues) -> str:
