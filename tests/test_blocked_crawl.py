@@ -8,12 +8,13 @@ import sqlite3
 import subprocess
 import sys
 import threading
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
+from crawler.demo.httpserver import DemoHTTPServer
 from tests.conftest import FIXTURES
 
 CHALLENGE = (FIXTURES / "fiverr" / "blocked-challenge.html").read_bytes()
@@ -33,7 +34,7 @@ class ChallengeHandler(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def blocking_site():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), ChallengeHandler)
+    server = DemoHTTPServer(("127.0.0.1", 0), ChallengeHandler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}"

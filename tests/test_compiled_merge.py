@@ -8,7 +8,6 @@ must set them again; which runs first alternates, so that each creates the merge
 """
 from __future__ import annotations
 
-
 import numpy
 import pytest
 from spacy.attrs import IDS

@@ -1,6 +1,7 @@
 """run_crawls keeps what was built before the crawl (spiders, the spaCy pipeline) out of garbage collection."""
 
 import gc
+from types import SimpleNamespace
 
 import pytest
 
@@ -11,19 +12,21 @@ class _Pipeline:
     """Stands for the spaCy pipeline a spider builds when it is created."""
 
 
+def _tracked(obj) -> bool:
+    """Whether the collector tracks obj in one of its generations (a frozen object is in none)."""
+    return any(o is obj for o in gc.get_objects())
+
+
 class _Process:
     """Just enough of CrawlerProcess to see what the collector tracks while the crawl runs."""
 
-    def __init__(self, settings, fail=False):
+    def __init__(self, fail: bool):
         self.fail = fail
         self.built = []
         self.seen = {}
 
     def create_crawler(self, spider):
-        crawler = type("Crawler", (), {})()
-        crawler.signals = type("Signals", (), {"connect": lambda *a, **k: None})()
-        crawler.stats = None
-        return crawler
+        return SimpleNamespace(signals=SimpleNamespace(connect=lambda *a, **k: None), stats=None)
 
     def crawl(self, crawler, **spider_args):
         # Tracked by the collector: an instance with a __dict__ holding a list.
@@ -32,22 +35,16 @@ class _Process:
         self.built.append(pipeline)
 
     def start(self):
-        tracked = {id(o) for o in gc.get_objects()}
-        self.seen = {"frozen": gc.get_freeze_count(), "pipeline_tracked": id(self.built[0]) in tracked}
+        self.seen = {"frozen": gc.get_freeze_count(), "pipeline_tracked": _tracked(self.built[0])}
         if self.fail:
             raise RuntimeError("reactor failed")
 
 
-def _run(monkeypatch, fail=False):
-    processes = []
-
-    def make(settings):
-        processes.append(_Process(settings, fail))
-        return processes[-1]
-
-    monkeypatch.setattr(runner, "CrawlerProcess", make)
+def _run(monkeypatch, fail=False) -> _Process:
+    process = _Process(fail)
+    monkeypatch.setattr(runner, "CrawlerProcess", lambda settings: process)
     runner.run_crawls([("fiverr", {})], settings=None)
-    return processes[0]
+    return process
 
 
 def test_what_was_built_before_the_crawl_is_frozen_while_it_runs_and_thawed_after(monkeypatch):
@@ -56,7 +53,7 @@ def test_what_was_built_before_the_crawl_is_frozen_while_it_runs_and_thawed_afte
     assert process.seen["frozen"] > 0
     assert process.seen["pipeline_tracked"] is False  # frozen objects are in no generation
     assert gc.get_freeze_count() == 0
-    assert any(o is process.built[0] for o in gc.get_objects())
+    assert _tracked(process.built[0])
 
 
 def test_a_failed_crawl_thaws_the_heap_too(monkeypatch):
