@@ -13,7 +13,7 @@ from typing import BinaryIO
 
 from warcio.archiveiterator import ArchiveIterator
 
-from crawler.capture import Sha256WarcWriter
+from crawler.warc import Sha256WarcWriter
 
 _CHUNK = 64 * 1024
 

@@ -12,7 +12,8 @@ from scrapy.http import HtmlResponse, Request
 from scrapy.utils.test import get_crawler
 from warcio.archiveiterator import ArchiveIterator
 
-from crawler.capture import WARC_GZIP_LEVEL, WarcCapture
+from crawler.capture import WarcCapture
+from crawler.warc import WARC_GZIP_LEVEL
 from crawler.store import Store
 from crawler.warc_extract import response_members
 
