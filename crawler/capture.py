@@ -1,4 +1,5 @@
-"""Evidence capture: every downloaded response becomes an `Exchange`, written to WARC/1.1 (crawler/warc.py) and indexed in `captures`."""
+"""Evidence capture: every downloaded response becomes an `Exchange` that the run's writer (crawler/writer.py)
+writes to WARC/1.1 (crawler/warc.py) and indexes in `captures`."""
 
 from __future__ import annotations
 
@@ -12,8 +13,9 @@ from scrapy import signals
 from scrapy.exceptions import NotConfigured
 from scrapy.http import Request, Response
 
-from crawler.store import Store
-from crawler.warc import Exchange, WarcFiles, new_record_id
+from crawler.pipelines import StorePipeline
+from crawler.warc import Exchange, new_record_id
+from crawler.writer import RunWriter, WriterGone
 
 logger = logging.getLogger(__name__)
 
@@ -74,8 +76,7 @@ class WarcCapture:
         self.crawler = crawler
         self.directory = directory
         self.max_bytes = max_bytes
-        self.store: Store | None = None
-        self.files: WarcFiles | None = None
+        self.writer: RunWriter | None = None
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -85,23 +86,22 @@ class WarcCapture:
         directory = settings.get("TURFWATCH_WARC_DIR") or str(Path(settings.get("TURFWATCH_DB")).parent / "warc")
         ext = cls(crawler, Path(directory), settings.getint("TURFWATCH_WARC_MAX_BYTES", 1 << 30))
         crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
-        crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
         crawler.signals.connect(ext.response_downloaded, signal=signals.response_downloaded)
         return ext
 
     def spider_opened(self, spider) -> None:
-        self.store = Store(self.crawler.settings.get("TURFWATCH_DB"))
-        run_id = self.crawler.stats.get_value("turfwatch/run_id")
-        self.files = WarcFiles(self.directory, self.max_bytes, run_id, self.warcinfo(run_id))
+        pipeline = self.crawler.get_item_pipeline(StorePipeline)
+        if pipeline is None or pipeline.writer is None:
+            logger.error("WARC capture is on but %s is not: no page of this run is captured",
+                         "crawler.pipelines.StorePipeline")
+            return
+        self.attach(pipeline.writer)
 
-    def spider_closed(self, spider, reason) -> None:
-        if self.files is not None:
-            self.crawler.stats.set_value("turfwatch/warc_files", self.files.serial)
-            self.files.close()
-            self.files = None
-        if self.store is not None:
-            self.store.close()
-            self.store = None
+    def attach(self, writer: RunWriter) -> None:
+        """Capture into the WARC files of `writer`'s run (the run's writer closes them when the run ends)."""
+        run_id = self.crawler.stats.get_value("turfwatch/run_id")
+        writer.open_warc(self.directory, self.max_bytes, self.warcinfo(run_id))
+        self.writer = writer
 
     def warcinfo(self, run_id: int | None) -> dict:
         return {
@@ -121,12 +121,13 @@ class WarcCapture:
         }
 
     def response_downloaded(self, response: Response, request: Request, spider) -> None:
-        if self.files is None or self.store is None:
+        if self.writer is None:
             return
         exchange = exchange_of(response, request)
-        capture = self.files.write(exchange)
-        self.files.flush()
-        self.store.save_capture(capture)
+        try:
+            self.writer.capture(exchange)
+        except WriterGone:
+            return  # the pipeline has said so and is stopping the crawl
         request.meta[CAPTURE_META_KEY] = exchange.record_id
         self.crawler.stats.inc_value("turfwatch/captures")
 

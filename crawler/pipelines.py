@@ -1,4 +1,4 @@
-"""Item pipeline that persists listings and sellers to SQLite and records the run."""
+"""Item pipeline that hands listings and sellers to the run's writer (crawler/writer.py) and records the run."""
 
 from __future__ import annotations
 
@@ -7,21 +7,26 @@ import logging
 from itemadapter import ItemAdapter
 from scrapy import signals
 from scrapy.exceptions import DropItem
+from scrapy.utils.defer import deferred_from_coro
 
-from crawler.health import degraded_reasons
+from crawler.health import DEGRADED_PREFIX, degraded_reasons
 from crawler.items import Listing, Removal, Seller
 from crawler.store import Store
+from crawler.writer import RunWriter, WriterGone
 
 logger = logging.getLogger(__name__)
 
 
 class StorePipeline:
-    """Writes every item in its own transaction and keeps the `runs` row of this crawl."""
+    """Keeps the `runs` row of this crawl, and has the run's writer store every item (each in its own
+    savepoint; see crawler/writer.py for when it commits). The writer also takes the WARC captures
+    (crawler/capture.py), so a page's capture is stored before the items read from it."""
 
     def __init__(self, crawler):
         self.crawler = crawler
         self.db_path = crawler.settings.get("TURFWATCH_DB")
         self.store: Store | None = None
+        self.writer: RunWriter | None = None
         self.run_id: int | None = None
 
     @classmethod
@@ -35,34 +40,53 @@ class StorePipeline:
         spider = self.crawler.spider
         args = getattr(spider, "run_args", {}) or {}
         self.run_id = self.store.start_run(spider.name, args)
+        self.writer = RunWriter.start(self.store.path, self.run_id, on_gone=self._writer_gone)
         self.crawler.stats.set_value("turfwatch/run_id", self.run_id)
         self.crawler.stats.set_value("turfwatch/db", str(self.store.path))
         logger.info("Run %s writing to %s", self.run_id, self.store.path)
 
+    def _writer_gone(self, exit_code: int | None) -> None:
+        """Nothing more can be stored: stop the crawl rather than fetch pages for nothing."""
+        logger.error("The run's writer exited (code %s): stopping the crawl; what it had not committed is lost",
+                     exit_code)
+        deferred_from_coro(self.crawler.engine.close_spider_async(reason="writer_failed"))
+
     def process_item(self, item):
-        assert self.store is not None
+        assert self.writer is not None
+        if not isinstance(item, (Listing, Seller, Removal)):
+            raise DropItem(f"not a turfwatch item: {type(item).__name__} {ItemAdapter(item).asdict()!r:.200}")
+        try:
+            self.writer.save(item)
+        except WriterGone as exc:
+            raise DropItem(f"not stored: {exc}") from exc
         stats = self.crawler.stats
         if isinstance(item, Listing):
-            self.store.save_listing(item, self.run_id)
             stats.inc_value("turfwatch/listings")
             if item.sells_reviews:
                 stats.inc_value("turfwatch/flagged")
         elif isinstance(item, Seller):
-            self.store.save_seller(item, self.run_id)
             stats.inc_value("turfwatch/sellers")
-        elif isinstance(item, Removal):
-            if self.store.mark_removed(item.marketplace, f"HTTP {item.status}", item.fetched_at,
-                                       listing_id=item.listing_id, url=item.url):
-                stats.inc_value("turfwatch/removed")
-        else:
-            raise DropItem(f"not a turfwatch item: {type(item).__name__} {ItemAdapter(item).asdict()!r:.200}")
         return item
 
     def close_spider(self) -> None:
-        if self.store is None:
+        if self.store is None or self.writer is None:
             return
+        stats = self.crawler.stats
+        report = self.writer.finish()
+        # Logged as errors here, so they count in the run's errors like any failure of the crawl.
+        for error in report.errors:
+            logger.error("Not stored: %s", error)
+        if report.error_count > len(report.errors):
+            logger.error("Not stored: %s more", report.error_count - len(report.errors))
+        if report.removed:
+            stats.set_value("turfwatch/removed", report.removed)
+        if report.warc_files:
+            stats.set_value("turfwatch/warc_files", report.warc_files)
+        if not report.complete:
+            stats.set_value(DEGRADED_PREFIX + "writer",
+                            f"writer: exited with code {report.exit_code}; what it had not committed is lost")
         new = self.store.refresh_leads(self.run_id)
-        self.crawler.stats.set_value("turfwatch/new_leads", new)
+        stats.set_value("turfwatch/new_leads", new)
 
     def spider_closed(self, spider, reason: str) -> None:
         if self.store is None:

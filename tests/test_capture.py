@@ -15,6 +15,7 @@ from warcio.archiveiterator import ArchiveIterator
 from crawler.capture import WarcCapture
 from crawler.warc import WARC_GZIP_LEVEL
 from crawler.store import Store
+from crawler.writer import RunWriter
 from crawler.warc_extract import response_members
 
 PAGES = [
@@ -28,14 +29,16 @@ def _capture_pages(tmp_path: Path) -> tuple[list[dict], list[Path]]:
     db = tmp_path / "t.db"
     crawler = get_crawler(settings_dict={"TURFWATCH_DB": str(db), "TURFWATCH_RULES_VERSION": "test@1"})
     crawler.stats.open_spider()
+    writer = RunWriter.start(db, None)
     ext = WarcCapture(crawler, tmp_path / "warc", 1 << 30)
-    ext.spider_opened(None)
+    ext.attach(writer)
     for url, status, body in PAGES:
         request = Request(url, headers={"Accept": "text/html"})
         response = HtmlResponse(url, status=status, body=body, request=request,
                                 headers={"Content-Type": "text/html; charset=utf-8", "Transfer-Encoding": "chunked"})
         ext.response_downloaded(response, request, None)
-    ext.spider_closed(None, "finished")
+    report = writer.finish()
+    assert (report.complete, report.captures, report.errors) == (True, len(PAGES), [])
     with Store(db) as store:
         captures = list(store.db.query("SELECT * FROM captures ORDER BY warc_offset"))
     return captures, sorted((tmp_path / "warc").glob("*.warc.gz"))
@@ -85,13 +88,14 @@ def test_hostile_header_bytes_do_not_lose_the_capture(tmp_path):
     db = tmp_path / "t.db"
     crawler = get_crawler(settings_dict={"TURFWATCH_DB": str(db), "TURFWATCH_RULES_VERSION": "test@1"})
     crawler.stats.open_spider()
+    writer = RunWriter.start(db, None)
     ext = WarcCapture(crawler, tmp_path / "warc", 1 << 30)
-    ext.spider_opened(None)
+    ext.attach(writer)
     url = "http://demo.test/sam/hostile"
     request = Request(url)
     headers = {"Content-Type": "text/html", "X-\u00e9t\u00e9".encode(): b"v", "X-Note": "\u00e9t\u00e9; x=1".encode()}
     ext.response_downloaded(HtmlResponse(url, body=b"<p>hi</p>", request=request, headers=headers), request, None)
-    ext.spider_closed(None, "finished")
+    assert writer.finish().errors == []
     with Store(db) as store:
         assert [c["url"] for c in store.db.query("SELECT url FROM captures")] == [url]
     warcs = sorted((tmp_path / "warc").glob("*.warc.gz"))

@@ -1,0 +1,291 @@
+"""The run's writer: a child process that writes a crawl's captures and items (WARC files and SQLite rows).
+
+Why a process of its own: writing evidence (gzip, SHA-256, WARC records, one SQLite transaction after
+another) took about a third of the crawl's one thread, which Scrapy's downloads and parsing share. In a
+child, that work runs on another core; and a writer waiting for another run's write lock (up to the store's
+busy timeout) no longer stops every download of this one.
+
+What it keeps, and when:
+- One pipe carries the crawl's messages in the order they were sent: a page's capture is written before
+  the items read from it.
+- The writer commits whatever it has read each time it has caught up. So it groups messages in one
+  transaction only while it is behind, and everything the crawl handed over is committed whenever the
+  writer waits for more. Each item still has its own savepoint: never half a listing.
+- The end of its input ends the run's writing: the crawl closing the pipe, or dying. Either way the writer
+  commits what it has read, closes its WARC file and reports on stdout. Killing the crawl loses what Scrapy
+  held in memory, never what it had handed over.
+- It ignores SIGINT and SIGTERM and runs in its own session: a Ctrl-C or a service stop is for the crawl,
+  which then stops gracefully and closes the pipe.
+
+Messages are pickled (the writer is our own child, fed by its parent alone) in frames of an 8-byte length
+and the pickle.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import pickle
+import signal
+import struct
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+# Imported here, not when a run opens: the writer starts while the crawl opens, and it must be ready
+# before the pipe fills with the first pages.
+from crawler.items import Listing, Removal, Seller
+from crawler.store import Store
+from crawler.warc import WarcFiles
+
+_LENGTH = struct.Struct("<Q")
+# Room in the pipe for a burst of pages while the writer starts or waits for a lock (Linux; the default is 64 KiB).
+_PIPE_BYTES = 1 << 20
+# Errors reported in full; beyond these, only counted.
+_MAX_REPORTED_ERRORS = 100
+
+
+class WriterGone(RuntimeError):
+    """The run's writer has exited: nothing more can be stored in this run."""
+
+
+@dataclass
+class WriterReport:
+    """What the writer did, as it reports when its input ends."""
+
+    stored: int = 0
+    captures: int = 0
+    removed: int = 0
+    warc_files: int = 0
+    errors: list[str] = field(default_factory=list)
+    error_count: int = 0
+    exit_code: int | None = None  # None: the report came from a writer that ran to its end
+
+    @property
+    def complete(self) -> bool:
+        return self.exit_code is None
+
+
+class RunWriter:
+    """The crawl's end of the run's writer process."""
+
+    def __init__(self, proc: subprocess.Popen, on_gone: Callable[[int | None], None] | None = None):
+        self.proc = proc
+        self.on_gone = on_gone
+        self.gone = False
+
+    @classmethod
+    def start(cls, db_path: str | Path, run_id: int | None,
+              on_gone: Callable[[int | None], None] | None = None) -> "RunWriter":
+        """Start the writer for run `run_id` of the store at `db_path`. `on_gone(exit_code)` is called once,
+        on the first message that finds the writer gone."""
+        # The child finds this process's modules where this process found them (a Scrapyd egg included).
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+        proc = subprocess.Popen([sys.executable, "-m", "crawler.writer"], stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, env=env, start_new_session=True)
+        try:
+            fcntl.fcntl(proc.stdin.fileno(), fcntl.F_SETPIPE_SZ, _PIPE_BYTES)
+        except (AttributeError, OSError):
+            pass  # not Linux, or above the system's limit: the default pipe is only smaller
+        writer = cls(proc, on_gone)
+        writer._send(("open", str(db_path), run_id))
+        return writer
+
+    def open_warc(self, directory: str | Path, max_bytes: int, warcinfo: dict) -> None:
+        """From now on the writer takes captures, into WARC files in `directory`."""
+        self._send(("warc", str(directory), max_bytes, warcinfo))
+
+    def capture(self, exchange) -> None:
+        """Write a `crawler.warc.Exchange` to WARC and index it in `captures`."""
+        self._send(("capture", exchange))
+
+    def save(self, item) -> None:
+        """Store a Listing, Seller or Removal."""
+        self._send(("item", item))
+
+    def _send(self, message: tuple) -> None:
+        if self.gone:
+            raise WriterGone(self._gone_message())
+        data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+        view = memoryview(_LENGTH.pack(len(data)) + data)
+        try:
+            # A full pipe blocks the crawl here until the writer catches up: memory stays bounded.
+            while view:
+                view = view[os.write(self.proc.stdin.fileno(), view):]
+        except OSError as exc:  # BrokenPipeError: the writer has exited
+            self.gone = True
+            code = self.proc.poll()
+            if self.on_gone is not None:
+                self.on_gone(code)
+            raise WriterGone(self._gone_message()) from exc
+
+    def _gone_message(self) -> str:
+        return f"the run's writer has exited (code {self.proc.poll()})"
+
+    def finish(self) -> WriterReport:
+        """End the run's input and wait until the writer has committed it all; its report."""
+        try:
+            self.proc.stdin.close()
+        except OSError:
+            pass  # already gone: its exit code says so
+        out = self.proc.stdout.read()
+        code = self.proc.wait()
+        self.gone = True
+        if code == 0:
+            try:
+                return WriterReport(**json.loads(out))
+            except (ValueError, TypeError):
+                pass
+        return WriterReport(exit_code=code, errors=[f"the run's writer exited with code {code} without its report"],
+                            error_count=1)
+
+
+# --- the writer process -----------------------------------------------------
+
+
+class _Frames:
+    """Whole messages from a file descriptor, as many as have arrived."""
+
+    def __init__(self, fd: int):
+        self.fd = fd
+        self.buffer = bytearray()
+        self.truncated = False
+
+    def batch(self) -> list[tuple] | None:
+        """Every whole message that has arrived, waiting for at least one; None at the end of input."""
+        while True:
+            messages = self._take()
+            if messages:
+                return messages
+            chunk = os.read(self.fd, _PIPE_BYTES)
+            if not chunk:
+                # A crawl killed while it wrote leaves half a message: it was never handed over.
+                self.truncated = bool(self.buffer)
+                return None
+            self.buffer += chunk
+
+    def _take(self) -> list[tuple]:
+        messages, pos, buffer = [], 0, self.buffer
+        with memoryview(buffer) as view:  # released before the buffer is cut below
+            while len(buffer) - pos >= _LENGTH.size:
+                (size,) = _LENGTH.unpack_from(buffer, pos)
+                end = pos + _LENGTH.size + size
+                if end > len(buffer):
+                    break
+                messages.append(pickle.loads(view[pos + _LENGTH.size:end]))
+                pos = end
+        del buffer[:pos]
+        return messages
+
+
+class _Run:
+    """The writer's side of one run: its store connection, its WARC files, its counts."""
+
+    def __init__(self, db_path: str, run_id: int | None):
+        self.store = Store(db_path)
+        self.run_id = run_id
+        self.files = None
+        self.report = WriterReport()
+
+    def apply(self, batch: list[tuple]) -> None:
+        """One transaction for the batch, a savepoint for each message in it."""
+        try:
+            with self.store.db.atomic():
+                for message in batch:
+                    self._apply_one(message)
+                # A capture row must never point at WARC bytes still in a buffer.
+                if self.files is not None:
+                    self.files.flush()
+        except Exception as exc:  # noqa: BLE001 - BEGIN or COMMIT failed (a lock held past the busy timeout)
+            self._error(f"{len(batch)} messages not stored", exc)
+
+    def _apply_one(self, message: tuple) -> None:
+        kind = message[0]
+        try:
+            if kind == "capture":
+                self._capture(message[1])
+            elif kind == "item":
+                self._item(message[1])
+            elif kind == "warc":
+                self._open_warc(*message[1:])
+            else:
+                raise ValueError(f"unknown message {kind!r}")
+            self.report.stored += 1
+        except Exception as exc:  # noqa: BLE001 - one bad item must not cost the others
+            self._error(_describe(message), exc)
+
+    def _open_warc(self, directory: str, max_bytes: int, warcinfo: dict) -> None:
+        self.files = WarcFiles(Path(directory), max_bytes, self.run_id, warcinfo)
+
+    def _capture(self, exchange) -> None:
+        if self.files is None:
+            raise RuntimeError("capture before the WARC files were opened")
+        self.store.save_capture(self.files.write(exchange))
+        self.report.captures += 1
+
+    def _item(self, item) -> None:
+        if isinstance(item, Listing):
+            self.store.save_listing(item, self.run_id)
+        elif isinstance(item, Seller):
+            self.store.save_seller(item, self.run_id)
+        elif isinstance(item, Removal):
+            if self.store.mark_removed(item.marketplace, f"HTTP {item.status}", item.fetched_at,
+                                       listing_id=item.listing_id, url=item.url):
+                self.report.removed += 1
+        else:
+            raise TypeError(f"not a turfwatch item: {type(item).__name__}")
+
+    def _error(self, what: str, exc: BaseException) -> None:
+        self.report.error_count += 1
+        if len(self.report.errors) < _MAX_REPORTED_ERRORS:
+            self.report.errors.append(f"{what}: {type(exc).__name__}: {exc}")
+
+    def close(self) -> None:
+        if self.files is not None:
+            self.report.warc_files = self.files.serial
+            self.files.close()
+        self.store.close()
+
+
+def _describe(message: tuple) -> str:
+    """Which message failed, in words an analyst can look up: the item's key and URL."""
+    kind, payload = message[0], message[1] if len(message) > 1 else None
+    if kind == "capture":
+        return f"capture of {payload.url}"
+    if kind == "item":
+        key = getattr(payload, "listing_id", None) or getattr(payload, "seller_id", None)
+        return f"{type(payload).__name__} {getattr(payload, 'marketplace', '?')}/{key} ({getattr(payload, 'url', None) or getattr(payload, 'profile_url', '')})"
+    return kind
+
+
+def main() -> int:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    frames = _Frames(sys.stdin.fileno())
+    first = frames.batch()
+    if not first or first[0][0] != "open":
+        print("crawler.writer: the first message must open a run", file=sys.stderr)
+        return 2
+    _, db_path, run_id = first[0]
+    run = _Run(db_path, run_id)
+    batch = first[1:]
+    while batch is not None:
+        if batch:
+            run.apply(batch)
+        batch = frames.batch()
+    if frames.truncated:
+        run._error("the last message", EOFError("cut off when the crawl stopped"))
+    run.close()
+    sys.stdout.write(json.dumps(run.report.__dict__))
+    sys.stdout.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    code = main()
+    # Store and files are closed and the report is out: the crawl waits for this exit, not for the
+    # interpreter to take its modules apart.
+    os._exit(code)
