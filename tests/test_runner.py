@@ -1,9 +1,12 @@
-"""run_crawls keeps what was built before the crawl (spiders, the spaCy pipeline) out of garbage collection."""
+"""run_crawls keeps what was built before the crawl (spiders, the spaCy pipeline) out of garbage collection,
+and lets no logger build records below LOG_LEVEL while it crawls."""
 
 import gc
+import logging
 from types import SimpleNamespace
 
 import pytest
+from scrapy.settings import Settings
 
 from crawler import runner
 
@@ -35,7 +38,8 @@ class _Process:
         self.built.append(pipeline)
 
     def start(self):
-        self.seen = {"frozen": gc.get_freeze_count(), "pipeline_tracked": _tracked(self.built[0])}
+        self.seen = {"frozen": gc.get_freeze_count(), "pipeline_tracked": _tracked(self.built[0]),
+                     "debug_built": logging.getLogger("scrapy.core.engine").isEnabledFor(logging.DEBUG)}
         if self.fail:
             raise RuntimeError("reactor failed")
 
@@ -43,7 +47,7 @@ class _Process:
 def _run(monkeypatch, fail=False) -> _Process:
     process = _Process(fail)
     monkeypatch.setattr(runner, "CrawlerProcess", lambda settings: process)
-    runner.run_crawls([("fiverr", {})], settings=None)
+    runner.run_crawls([("fiverr", {})], settings=Settings({"LOG_LEVEL": "INFO"}))
     return process
 
 
@@ -60,3 +64,20 @@ def test_a_failed_crawl_thaws_the_heap_too(monkeypatch):
     with pytest.raises(RuntimeError, match="reactor failed"):
         _run(monkeypatch, fail=True)
     assert gc.get_freeze_count() == 0
+
+
+@pytest.fixture
+def root_at_notset():
+    """The root logger as Scrapy's configure_logging leaves it."""
+    before = logging.root.level
+    logging.root.setLevel(logging.NOTSET)
+    yield
+    logging.root.setLevel(before)
+
+
+def test_debug_records_are_not_built_below_log_level_and_the_root_level_comes_back(monkeypatch, root_at_notset):
+    assert _run(monkeypatch).seen["debug_built"] is False
+    assert logging.root.level == logging.NOTSET
+    with pytest.raises(RuntimeError, match="reactor failed"):
+        _run(monkeypatch, fail=True)
+    assert logging.root.level == logging.NOTSET
