@@ -82,6 +82,8 @@ class StorePipeline:
             stats.set_value("turfwatch/removed", report.removed)
         if report.warc_files:
             stats.set_value("turfwatch/warc_files", report.warc_files)
+        if report.max_rss:
+            stats.set_value("turfwatch/writer/max_rss", report.max_rss)
         if not report.complete:
             stats.set_value(DEGRADED_PREFIX + "writer",
                             f"writer: exited with code {report.exit_code}; what it had not committed is lost")

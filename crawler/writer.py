@@ -60,6 +60,7 @@ class WriterReport:
     captures: int = 0
     removed: int = 0
     warc_files: int = 0
+    max_rss: int = 0  # bytes: the writer's own peak, which the crawl's memory figures must add
     errors: list[str] = field(default_factory=list)
     error_count: int = 0
     exit_code: int | None = None  # None: the report came from a writer that ran to its end
@@ -248,6 +249,20 @@ class _Run:
             self.report.warc_files = self.files.serial
             self.files.close()
         self.store.close()
+        self.report.max_rss = _peak_rss()
+
+
+def _peak_rss() -> int:
+    """This process's peak resident memory in bytes (0 where unknown). Not getrusage: on Linux its maxrss
+    carries over exec, so a child would report the peak of the crawl that started it."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024  # kB
+    except OSError:
+        pass
+    return 0
 
 
 def _describe(message: tuple) -> str:

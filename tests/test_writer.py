@@ -41,6 +41,15 @@ def test_items_are_stored_in_order_and_reported(tmp_path):
     assert _rows(db, "SELECT seller_id FROM sellers") == [("bob",)]
 
 
+def test_the_report_gives_the_writers_own_peak_memory(tmp_path):
+    """Not the crawl's: getrusage's peak carries over exec, so a writer started by a big crawl would report its size."""
+    ballast = bytearray(300 << 20)  # this process is now over 300 MiB resident
+    writer = RunWriter.start(tmp_path / "t.db", None)
+    report = writer.finish()
+    del ballast
+    assert 10 << 20 < report.max_rss < 200 << 20
+
+
 def test_a_bad_item_is_reported_and_costs_no_other_and_leaves_no_half(tmp_path):
     db = tmp_path / "t.db"
     writer = RunWriter.start(db, None)
