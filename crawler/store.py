@@ -285,8 +285,9 @@ def _link_capture_sql(columns: tuple[str, ...]) -> str:
 
 
 class Store:
-    """One SQLite file. Every write is its own short transaction, so a crash loses
-    at most the item in flight and an overlapping run waits instead of failing."""
+    """One SQLite file. Every write is atomic: its own short transaction, or a savepoint in its caller's
+    (the run's writer, crawler/writer.py, groups the items it has read in one). Transactions take the
+    write lock up front, so an overlapping run waits instead of failing."""
 
     def __init__(self, path: str | Path, *, read_only: bool = False):
         self.path = Path(path)
