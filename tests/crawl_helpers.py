@@ -132,3 +132,31 @@ def need_binary(name: str, install: str) -> str:
     if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
         pytest.fail(f"{message}; CI must provide it")
     pytest.skip(message)
+
+
+class WriterKiller:
+    """Crawl extension for tests (`-s EXTENSIONS=...`): kills the run's writer process at the 20th response
+    and waits until it is gone, so every later capture or item finds it dead."""
+
+    AT = 20
+
+    def __init__(self, crawler):
+        self.crawler = crawler
+        self.responses = 0
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        from scrapy import signals
+
+        ext = cls(crawler)
+        crawler.signals.connect(ext.response_received, signal=signals.response_received)
+        return ext
+
+    def response_received(self, response, request, spider):
+        from crawler.pipelines import StorePipeline
+
+        self.responses += 1
+        if self.responses == self.AT:
+            writer = self.crawler.get_item_pipeline(StorePipeline).writer
+            writer.proc.kill()
+            writer.proc.wait()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import select
 import signal
@@ -111,3 +112,25 @@ def test_what_a_killed_crawl_had_handed_over_is_committed(tmp_path):
         finally:
             os.close(pidfd)
     assert _rows(db, "SELECT count(*) FROM listings") == [(200,)]
+
+
+def test_a_crawl_whose_writer_dies_stops_as_writer_failed_and_keeps_what_was_committed(tmp_path):
+    from crawler.demo import DemoMarketplace
+    from crawler.settings import EXTENSIONS
+    from tests.crawl_helpers import crawl_command
+
+    db = tmp_path / "t.db"
+    extensions = {**EXTENSIONS, "tests.crawl_helpers.WriterKiller": 900}
+    with DemoMarketplace() as site:
+        crawl = subprocess.run(crawl_command(site.base_url, db, "-s", f"EXTENSIONS={json.dumps(extensions)}"),
+                               capture_output=True, text=True, timeout=300, cwd=Path(__file__).resolve().parent.parent)
+    assert crawl.returncode == 1, crawl.stderr[-3000:]
+    assert "The run's writer exited (code -9): stopping the crawl" in crawl.stderr
+    assert "ended with reason 'writer_failed'" in crawl.stderr
+    (run,) = _rows(db, "SELECT finish_reason, status, pages FROM runs")
+    assert run[:2] == ("writer_failed", "failed")
+    # The crawl stopped soon after, not at its end; what was committed is whole.
+    assert run[2] < 100
+    assert _rows(db, """SELECT count(*) FROM listings l WHERE NOT EXISTS (SELECT 1 FROM listing_versions v
+                        WHERE v.marketplace = l.marketplace AND v.listing_id = l.listing_id
+                        AND v.content_hash = l.content_hash)""") == [(0,)]
