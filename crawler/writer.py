@@ -1,9 +1,9 @@
 """The run's writer: a child process that writes a crawl's captures and items (WARC files and SQLite rows).
 
 Why a process of its own: writing evidence (gzip, SHA-256, WARC records, one SQLite transaction after
-another) took about a third of the crawl's one thread, which Scrapy's downloads and parsing share. In a
+another) took over a quarter of the crawl's one thread, which Scrapy's downloads and parsing share. In a
 child, that work runs on another core; and a writer waiting for another run's write lock (up to the store's
-busy timeout) no longer stops every download of this one.
+busy timeout) no longer stops every download of this one, until the pipe's 1 MiB is full.
 
 What it keeps, and when:
 - One pipe carries the crawl's messages in the order they were sent: a page's capture is written before
@@ -31,6 +31,7 @@ import signal
 import struct
 import subprocess
 import sys
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,9 +57,9 @@ class WriterGone(RuntimeError):
 class WriterReport:
     """What the writer did, as it reports when its input ends."""
 
-    stored: int = 0
+    stored: int = 0  # captures and items committed
     captures: int = 0
-    removed: int = 0
+    removed: int = 0  # listings newly marked removed
     warc_files: int = 0
     max_rss: int = 0  # bytes: the writer's own peak, which the crawl's memory figures must add
     errors: list[str] = field(default_factory=list)
@@ -192,42 +193,42 @@ class _Run:
         self.report = WriterReport()
 
     def apply(self, batch: list[tuple]) -> None:
-        """One transaction for the batch, a savepoint for each message in it."""
+        """One transaction for the batch, a savepoint for each message in it. Counted once committed."""
+        done = Counter()
         try:
             with self.store.db.atomic():
                 for message in batch:
-                    self._apply_one(message)
+                    try:
+                        done[self._apply_one(message)] += 1
+                    except Exception as exc:  # noqa: BLE001 - one bad item must not cost the others
+                        self._error(_describe(message), exc)
                 # A capture row must never point at WARC bytes still in a buffer.
                 if self.files is not None:
                     self.files.flush()
         except Exception as exc:  # noqa: BLE001 - BEGIN or COMMIT failed (a lock held past the busy timeout)
             self._error(f"{len(batch)} messages not stored", exc)
+            return
+        report = self.report
+        report.captures += done["capture"]
+        report.removed += done["removed"]
+        report.stored += done["capture"] + done["item"] + done["removed"]
 
-    def _apply_one(self, message: tuple) -> None:
+    def _apply_one(self, message: tuple) -> str:
+        """Apply one message; what it was, for the counts."""
         kind = message[0]
-        try:
-            if kind == "capture":
-                self._capture(message[1])
-            elif kind == "item":
-                self._item(message[1])
-            elif kind == "warc":
-                self._open_warc(*message[1:])
-            else:
-                raise ValueError(f"unknown message {kind!r}")
-            self.report.stored += 1
-        except Exception as exc:  # noqa: BLE001 - one bad item must not cost the others
-            self._error(_describe(message), exc)
+        if kind == "capture":
+            if self.files is None:
+                raise RuntimeError("capture before the WARC files were opened")
+            self.store.save_capture(self.files.write(message[1]))
+            return "capture"
+        if kind == "item":
+            return self._item(message[1])
+        if kind == "warc":
+            self.files = WarcFiles(Path(message[1]), message[2], self.run_id, message[3])
+            return "warc"
+        raise ValueError(f"unknown message {kind!r}")
 
-    def _open_warc(self, directory: str, max_bytes: int, warcinfo: dict) -> None:
-        self.files = WarcFiles(Path(directory), max_bytes, self.run_id, warcinfo)
-
-    def _capture(self, exchange) -> None:
-        if self.files is None:
-            raise RuntimeError("capture before the WARC files were opened")
-        self.store.save_capture(self.files.write(exchange))
-        self.report.captures += 1
-
-    def _item(self, item) -> None:
+    def _item(self, item) -> str:
         if isinstance(item, Listing):
             self.store.save_listing(item, self.run_id)
         elif isinstance(item, Seller):
@@ -235,9 +236,10 @@ class _Run:
         elif isinstance(item, Removal):
             if self.store.mark_removed(item.marketplace, f"HTTP {item.status}", item.fetched_at,
                                        listing_id=item.listing_id, url=item.url):
-                self.report.removed += 1
+                return "removed"
         else:
             raise TypeError(f"not a turfwatch item: {type(item).__name__}")
+        return "item"
 
     def _error(self, what: str, exc: BaseException) -> None:
         self.report.error_count += 1
