@@ -69,8 +69,8 @@ def exchange_of(response: Response, request: Request) -> Exchange:
 
 
 class WarcCapture:
-    """Scrapy extension writing WARC files from the `response_downloaded` signal,
-    where the body is still as the server sent it (before decompression)."""
+    """Scrapy extension handing every response to the run's writer for WARC, at the `response_downloaded`
+    signal, where the body is still as the server sent it (before decompression)."""
 
     def __init__(self, crawler, directory: Path, max_bytes: int):
         self.crawler = crawler

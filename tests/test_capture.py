@@ -106,3 +106,25 @@ def test_hostile_header_bytes_do_not_lose_the_capture(tmp_path):
         record = next(r for r in ArchiveIterator(f) if r.rec_type == "response")
         assert record.http_headers.get_header("X-%C3%A9t%C3%A9") == "v"
         assert record.http_headers.get_header("X-Note") == "%C3%A9t%C3%A9; x=1"
+
+
+def test_a_full_warc_file_is_closed_and_the_next_capture_starts_a_new_one(tmp_path):
+    """TURFWATCH_WARC_MAX_BYTES: past it, a new file (with its own warcinfo) takes the next capture."""
+    from datetime import datetime, timezone
+
+    from crawler.warc import Exchange, WarcFiles, new_record_id
+
+    files = WarcFiles(tmp_path / "warc", 1, 7, {"software": "test"})
+    rows = []
+    for url, status, body in PAGES:
+        rows.append(files.write(Exchange(new_record_id(), datetime.now(timezone.utc), url, status, (), body, "",
+                                         None, url, "GET", (("Host", "demo.test"),), b"")))
+    files.close()
+    warcs = sorted((tmp_path / "warc").glob("*.warc.gz"))
+    assert len({r["warc_file"] for r in rows}) == len(PAGES) and len(warcs) == len(PAGES) + 1 == files.serial
+    for row in rows:
+        response, request = response_members(tmp_path / "warc" / row["warc_file"], row)
+        assert request is not None
+    check = subprocess.run([str(Path(sys.executable).parent / "warcio"), "check", *map(str, warcs)],
+                           capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout + check.stderr
