@@ -38,6 +38,8 @@ class _Process:
         self.built.append(pipeline)
 
     def start(self):
+        # As Scrapy does when each crawl starts (install_scrapy_root_handler).
+        logging.root.setLevel(logging.NOTSET)
         self.seen = {"frozen": gc.get_freeze_count(), "pipeline_tracked": _tracked(self.built[0]),
                      "debug_built": logging.getLogger("scrapy.core.engine").isEnabledFor(logging.DEBUG)}
         if self.fail:
@@ -75,9 +77,11 @@ def root_at_notset():
     logging.root.setLevel(before)
 
 
-def test_debug_records_are_not_built_below_log_level_and_the_root_level_comes_back(monkeypatch, root_at_notset):
+def test_scrapy_builds_no_debug_records_below_log_level_and_its_level_comes_back(monkeypatch, root_at_notset):
+    scrapy_logger = logging.getLogger("scrapy")
+    before = scrapy_logger.level
     assert _run(monkeypatch).seen["debug_built"] is False
-    assert logging.root.level == logging.NOTSET
+    assert scrapy_logger.level == before
     with pytest.raises(RuntimeError, match="reactor failed"):
         _run(monkeypatch, fail=True)
-    assert logging.root.level == logging.NOTSET
+    assert scrapy_logger.level == before
