@@ -23,7 +23,6 @@ and the pickle.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import pickle
@@ -85,8 +84,10 @@ class RunWriter:
         proc = subprocess.Popen([sys.executable, "-m", "crawler.writer"], stdin=subprocess.PIPE,
                                 stdout=subprocess.PIPE, env=env, start_new_session=True)
         try:
+            import fcntl
+
             fcntl.fcntl(proc.stdin.fileno(), fcntl.F_SETPIPE_SZ, _PIPE_BYTES)
-        except (AttributeError, OSError):
+        except (ImportError, AttributeError, OSError):
             pass  # not Linux, or above the system's limit: the default pipe is only smaller
         writer = cls(proc, on_gone)
         writer._send(("open", str(db_path), run_id))
