@@ -7,7 +7,6 @@ import logging
 from datetime import datetime, timezone
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from scrapy import signals
 from scrapy.exceptions import NotConfigured
@@ -51,19 +50,18 @@ def _header_text(raw: bytes) -> str:
 
 def exchange_of(response: Response, request: Request) -> Exchange:
     """The exchange as the `response_downloaded` signal shows it, stamped now, with a new record id."""
-    parts = urlsplit(request.url)
     return Exchange(
         record_id=new_record_id(),
         fetched=datetime.now(timezone.utc),
         url=response.url,
         status=response.status,
-        headers=tuple(_headers(response.headers)),
+        headers=_headers(response.headers),
         body=response.body,
         content_type=(response.headers.get("Content-Type") or b"").decode("latin-1"),
         ip_address=str(response.ip_address) if response.ip_address is not None else None,
         request_url=request.url,
         request_method=request.method,
-        request_headers=(("Host", parts.netloc), *_headers(request.headers)),
+        request_headers=_headers(request.headers),
         request_body=request.body or b"",
     )
 

@@ -60,19 +60,20 @@ def new_record_id() -> str:
 @dataclass(frozen=True, slots=True)
 class Exchange:
     """One HTTP exchange as the crawler saw it: all a WARC response record and its request record need.
-    Header names and values are ASCII text already (see crawler/capture.py)."""
+    Header names and values are ASCII text already (see crawler/capture.py); the request's Host header is
+    the writer's to add, from `request_url`."""
 
     record_id: str
     fetched: datetime  # UTC, when the response arrived
     url: str
     status: int
-    headers: tuple[tuple[str, str], ...]
+    headers: list[tuple[str, str]]
     body: bytes
     content_type: str
     ip_address: str | None
     request_url: str
     request_method: str
-    request_headers: tuple[tuple[str, str], ...]
+    request_headers: list[tuple[str, str]]
     request_body: bytes
 
 
@@ -121,14 +122,17 @@ class WarcFiles:
         status_line = f"{exchange.status} {_reason(exchange.status)}"
         response_record = self.writer.create_warc_record(
             exchange.url, "response", payload=BytesIO(body), length=len(body),
-            http_headers=StatusAndHeaders(status_line, list(exchange.headers), protocol="HTTP/1.1"),
+            http_headers=StatusAndHeaders(status_line, exchange.headers, protocol="HTTP/1.1"),
             warc_headers_dict=_response_warc_headers(date, exchange, body_sha256),
         )
         request_body = exchange.request_body
+        target = urlsplit(exchange.request_url)
+        path = (target.path or "/") + (f"?{target.query}" if target.query else "")
         request_record = self.writer.create_warc_record(
             exchange.request_url, "request", payload=BytesIO(request_body), length=len(request_body),
-            http_headers=StatusAndHeaders(f"{exchange.request_method} {_request_target(exchange.request_url)} HTTP/1.1",
-                                          list(exchange.request_headers), protocol="HTTP/1.1", is_http_request=True),
+            http_headers=StatusAndHeaders(f"{exchange.request_method} {path} HTTP/1.1",
+                                          [("Host", target.netloc), *exchange.request_headers],
+                                          protocol="HTTP/1.1", is_http_request=True),
             warc_headers_dict={"WARC-Date": date, "WARC-Concurrent-To": exchange.record_id},
         )
         offset = self.file.tell()
@@ -151,11 +155,6 @@ class WarcFiles:
             self.close()
             self._open_file()
         return capture
-
-
-def _request_target(url: str) -> str:
-    parts = urlsplit(url)
-    return (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
 
 
 def _warc_date(dt: datetime) -> str:

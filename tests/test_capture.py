@@ -117,8 +117,8 @@ def test_a_full_warc_file_is_closed_and_the_next_capture_starts_a_new_one(tmp_pa
     files = WarcFiles(tmp_path / "warc", 1, 7, {"software": "test"})
     rows = []
     for url, status, body in PAGES:
-        rows.append(files.write(Exchange(new_record_id(), datetime.now(timezone.utc), url, status, (), body, "",
-                                         None, url, "GET", (("Host", "demo.test"),), b"")))
+        rows.append(files.write(Exchange(new_record_id(), datetime.now(timezone.utc), url, status, [], body, "",
+                                         None, url, "GET", [], b"")))
     files.close()
     warcs = sorted((tmp_path / "warc").glob("*.warc.gz"))
     assert len({r["warc_file"] for r in rows}) == len(PAGES) and len(warcs) == len(PAGES) + 1 == files.serial
