@@ -184,7 +184,7 @@ class _Run:
     """The writer's side of one run: its store connection, its WARC files, its counts."""
 
     def __init__(self, db_path: str, run_id: int | None):
-        from crawler.store import Store
+        from crawler.store import Store  # here, not at the top: after main() has kept numpy out
 
         self.store = Store(db_path)
         self.run_id = run_id
@@ -286,7 +286,6 @@ def main() -> int:
     # sqlite-utils imports numpy, if it can, only to map numpy types to columns; the writer stores none,
     # and the import was 130 ms of its 240 ms start.
     sys.modules.setdefault("numpy", None)
-    from crawler import store, warc  # noqa: F401 - imported now, while the crawl is still opening
     frames = _Frames(sys.stdin.fileno())
     first = frames.batch()
     if not first or first[0][0] != "open":
