@@ -46,6 +46,14 @@ class _Process:
             raise RuntimeError("reactor failed")
 
 
+@pytest.fixture(autouse=True)
+def _root_level_restored():
+    """The stand-in sets the root logger to NOTSET, as Scrapy does; the tests after these must not inherit it."""
+    before = logging.root.level
+    yield
+    logging.root.setLevel(before)
+
+
 def _run(monkeypatch, fail=False) -> _Process:
     process = _Process(fail)
     monkeypatch.setattr(runner, "CrawlerProcess", lambda settings: process)
@@ -68,16 +76,7 @@ def test_a_failed_crawl_thaws_the_heap_too(monkeypatch):
     assert gc.get_freeze_count() == 0
 
 
-@pytest.fixture
-def root_at_notset():
-    """The root logger as Scrapy's configure_logging leaves it."""
-    before = logging.root.level
-    logging.root.setLevel(logging.NOTSET)
-    yield
-    logging.root.setLevel(before)
-
-
-def test_scrapy_builds_no_debug_records_below_log_level_and_its_level_comes_back(monkeypatch, root_at_notset):
+def test_scrapy_builds_no_debug_records_below_log_level_and_its_level_comes_back(monkeypatch):
     scrapy_logger = logging.getLogger("scrapy")
     before = scrapy_logger.level
     assert _run(monkeypatch).seen["debug_built"] is False
