@@ -25,13 +25,19 @@ PAGES = [
 ]
 
 
-def _capture_pages(tmp_path: Path) -> tuple[list[dict], list[Path]]:
-    db = tmp_path / "t.db"
+def _capturing(db: Path) -> tuple[WarcCapture, RunWriter]:
+    """The capture extension of a crawl-less run on `db`, with its writer (WARC files in `db`'s folder)."""
     crawler = get_crawler(settings_dict={"TURFWATCH_DB": str(db), "TURFWATCH_RULES_VERSION": "test@1"})
     crawler.stats.open_spider()
     writer = RunWriter.start(db, None)
-    ext = WarcCapture(crawler, tmp_path / "warc", 1 << 30)
+    ext = WarcCapture(crawler, db.parent / "warc", 1 << 30)
     ext.attach(writer)
+    return ext, writer
+
+
+def _capture_pages(tmp_path: Path) -> tuple[list[dict], list[Path]]:
+    db = tmp_path / "t.db"
+    ext, writer = _capturing(db)
     for url, status, body in PAGES:
         request = Request(url, headers={"Accept": "text/html"})
         response = HtmlResponse(url, status=status, body=body, request=request,
@@ -86,11 +92,7 @@ def test_gzip_level_is_below_warcios_nine(tmp_path):
 def test_hostile_header_bytes_do_not_lose_the_capture(tmp_path):
     """Non-ASCII header names and values (with ";" in them) made warcio raise and the capture vanish."""
     db = tmp_path / "t.db"
-    crawler = get_crawler(settings_dict={"TURFWATCH_DB": str(db), "TURFWATCH_RULES_VERSION": "test@1"})
-    crawler.stats.open_spider()
-    writer = RunWriter.start(db, None)
-    ext = WarcCapture(crawler, tmp_path / "warc", 1 << 30)
-    ext.attach(writer)
+    ext, writer = _capturing(db)
     url = "http://demo.test/sam/hostile"
     request = Request(url)
     headers = {"Content-Type": "text/html", "X-\u00e9t\u00e9".encode(): b"v", "X-Note": "\u00e9t\u00e9; x=1".encode()}

@@ -2,9 +2,11 @@
 
 import json
 import re
+import socket
 import urllib.error
 import urllib.request
 from html.parser import HTMLParser
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import quote, urlsplit
 
 import pytest
@@ -12,6 +14,9 @@ import pytest
 from crawler.demo import DemoMarketplace, GroundTruth, load_catalog, load_truth
 from crawler.demo.content import PAGE_SIZE, words
 from crawler.demo.generate import SEARCH_WORDS, USERNAME_RE, Builder
+from crawler.demo.httpserver import DemoHTTPServer
+from crawler.demo.server import _Server as DemoServer
+from crawler.demo.shapes.server import _Server as ShapeServer
 
 REVIEW_CATEGORIES = {"review_fabrication", "incentivized_reviews", "review_suppression"}
 ITEM_KEYS = {"gigId", "gig_id", "pos", "type", "title", "cached_slug", "gig_url", "seller_name",
@@ -275,14 +280,7 @@ def test_load_truth_matches_the_server(demo):
 def test_the_demo_sites_take_a_crawls_burst_of_connections_without_dropping_any():
     """A crawl opens its CONCURRENT_REQUESTS connections at once. With socketserver's backlog of 5 the
     kernel dropped the rest, and each waited out a 1 s SYN retransmission: a slow demo, a wrong benchmark."""
-    import socket
-    from http.server import BaseHTTPRequestHandler
-
-    from crawler.demo import server
-    from crawler.demo.httpserver import DemoHTTPServer
-    from crawler.demo.shapes import server as shape_server
-
-    assert issubclass(server._Server, DemoHTTPServer) and issubclass(shape_server._Server, DemoHTTPServer)
+    assert issubclass(DemoServer, DemoHTTPServer) and issubclass(ShapeServer, DemoHTTPServer)
     # Nothing accepts: every connection must wait in the listen backlog, which the kernel fills on its own.
     listener = DemoHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
     clients = []
@@ -300,11 +298,6 @@ def test_the_demo_sites_take_a_crawls_burst_of_connections_without_dropping_any(
 def test_the_demo_sites_send_without_waiting_for_acks():
     """http.server writes headers and body separately; with Nagle's algorithm the body waited for a delayed
     ACK, which held a client that does little per page (the benchmark's bare Scrapy) to half its speed."""
-    import socket
-    from http.server import BaseHTTPRequestHandler
-
-    from crawler.demo.httpserver import DemoHTTPServer
-
     listener = DemoHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
     client = socket.create_connection(listener.server_address, timeout=5)
     try:
