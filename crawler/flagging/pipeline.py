@@ -345,11 +345,11 @@ class Pipeline:
 
 def _blank_nlp() -> Language:
     """spacy.blank(PIPELINE_LANG), less the tokenizer exceptions that map a run of whitespace to itself
-    ("\n", "\t", " ").
+    ("\\n", "\\t", " ").
 
     spaCy's tokenizer caches how each whitespace-delimited chunk splits, but once one chunk of a text hits
     an exception it caches nothing more for that text (its `has_special` flag is per text, not per chunk).
-    "\n" is such an exception: in a listing with a line break in its description every chunk after the
+    "\\n" is such an exception: in a listing with a line break in its description every chunk after the
     break went through the prefix, suffix and infix regexes again, and crawled listings took three times as
     long to tokenize as the same words without the break. These exceptions only say "one token, itself",
     which is what the ordinary path makes of whitespace, so without them the tokens are the same
