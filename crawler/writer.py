@@ -270,12 +270,14 @@ def _peak_rss() -> int:
 
 def _describe(message: tuple) -> str:
     """Which message failed, in words an analyst can look up: the item's key and URL."""
-    kind, payload = message[0], message[1] if len(message) > 1 else None
+    kind = message[0]
     if kind == "capture":
-        return f"capture of {payload.url}"
+        return f"capture of {message[1].url}"
     if kind == "item":
-        key = getattr(payload, "listing_id", None) or getattr(payload, "seller_id", None)
-        return f"{type(payload).__name__} {getattr(payload, 'marketplace', '?')}/{key} ({getattr(payload, 'url', None) or getattr(payload, 'profile_url', '')})"
+        item = message[1]  # a Listing, Seller or Removal; getattr, since describing must not fail too
+        key = getattr(item, "listing_id", None) or getattr(item, "seller_id", None)
+        url = getattr(item, "url", None) or getattr(item, "profile_url", "")
+        return f"{type(item).__name__} {getattr(item, 'marketplace', '?')}/{key} ({url})"
     return kind
 
 
