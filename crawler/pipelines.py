@@ -10,6 +10,7 @@ from scrapy.exceptions import DropItem
 from scrapy.utils.defer import deferred_from_coro
 
 from crawler.health import DEGRADED_PREFIX, degraded_reasons
+from crawler.item_checks import add_to_stats, checks_settings, field_coverage
 from crawler.items import Listing, Removal, Seller
 from crawler.store import Store
 from crawler.writer import RunWriter, WriterGone
@@ -20,7 +21,8 @@ logger = logging.getLogger(__name__)
 class StorePipeline:
     """Keeps the `runs` row of this crawl, and has the run's writer store every item (each in its own
     savepoint; see crawler/writer.py for when it commits). The writer also takes the WARC captures
-    (crawler/capture.py), so a page's capture is stored before the items read from it."""
+    (crawler/capture.py), so a page's capture is stored before the items read from it, and runs the item
+    checks that only count (crawler/item_checks.py), whose counts join the stats when the run closes."""
 
     def __init__(self, crawler):
         self.crawler = crawler
@@ -28,6 +30,7 @@ class StorePipeline:
         self.store: Store | None = None
         self.writer: RunWriter | None = None
         self.run_id: int | None = None
+        self.checks = checks_settings(crawler.settings)  # an unsupported setting stops the crawl here
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -40,7 +43,10 @@ class StorePipeline:
         spider = self.crawler.spider
         args = getattr(spider, "run_args", {}) or {}
         self.run_id = self.store.start_run(spider.name, args)
-        self.writer = RunWriter.start(self.store.path, self.run_id, on_gone=self._writer_gone)
+        # A writer spawned by crawler/runner.py has done its imports while the spiders were built.
+        self.writer = getattr(self.crawler, "turfwatch_writer", None) or RunWriter.spawn()
+        self.writer.on_gone = self._writer_gone
+        self.writer.open(self.store.path, self.run_id, self.checks)
         self.crawler.stats.set_value("turfwatch/run_id", self.run_id)
         self.crawler.stats.set_value("turfwatch/db", str(self.store.path))
         logger.info("Run %s writing to %s", self.run_id, self.store.path)
@@ -84,6 +90,10 @@ class StorePipeline:
             stats.set_value("turfwatch/warc_files", report.warc_files)
         if report.max_rss:
             stats.set_value("turfwatch/writer/max_rss", report.max_rss)
+        if report.checks_error:
+            stats.set_value(DEGRADED_PREFIX + "checks", f"item checks: {report.checks_error}")
+        # Before the health checks read them: they run on spider_closed, after the pipelines have closed.
+        add_to_stats(stats, report.checks, field_coverage(self.crawler.settings))
         if not report.complete:
             stats.set_value(DEGRADED_PREFIX + "writer",
                             f"writer: exited with code {report.exit_code}; what it had not committed is lost")

@@ -11,6 +11,7 @@ from scrapy import signals
 from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 from scrapy.utils.project import get_project_settings
+from crawler.writer import RunWriter
 
 
 @dataclass
@@ -57,6 +58,9 @@ def run_crawls(crawls: list[tuple[str, dict[str, Any]]], *, settings: Settings) 
         entries.append((crawler, outcome))
         crawler.signals.connect(lambda spider, reason, outcome=outcome: outcome.update(reason=reason),
                                 signal=signals.spider_closed, weak=False)
+        # The run's writer (crawler/writer.py) imports what it needs on the other core while this process
+        # builds the spiders; StorePipeline gives it its run.
+        crawler.turfwatch_writer = RunWriter.spawn()
         process.crawl(crawler, **(spider_args or {}))
     # The spiders and their flagger are built by now, and the spaCy pipeline lives as long as the crawl.
     # Each full collection walked all of it again: about 120 ms a time, 8% of a demo crawl. Frozen objects
@@ -73,6 +77,9 @@ def run_crawls(crawls: list[tuple[str, dict[str, Any]]], *, settings: Settings) 
     finally:
         scrapy_logger.setLevel(scrapy_level)
         gc.unfreeze()
+    for crawler, _ in entries:
+        if not crawler.turfwatch_writer.opened:  # the crawl failed before its run opened
+            crawler.turfwatch_writer.finish()
     results = []
     for crawler, outcome in entries:
         stats = crawler.stats.get_stats() if crawler.stats else {}

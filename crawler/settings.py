@@ -54,9 +54,8 @@ SPIDER_MIDDLEWARES = {
     "crawler.middlewares.CaptureLinkMiddleware": 550,
 }
 ITEM_PIPELINES = {
-    # Counts schema errors only (items are still stored); the run-health monitor reads the count.
-    # Spidermon's ItemValidationPipeline, building its jsonschema validators once (crawler/validation.py).
-    "crawler.validation.ValidationPipeline": 400,
+    # Schema validation (SPIDERMON_VALIDATION_SCHEMAS) is not a pipeline here: it only counts errors (items are
+    # still stored), so the run's writer does it, with Spidermon's pipeline (crawler/item_checks.py).
     "crawler.pipelines.StorePipeline": 500,
 }
 EXTENSIONS = {
@@ -114,7 +113,10 @@ SPIDERMON_VALIDATION_SCHEMAS = {
     _items.Seller: "crawler.schemas.SELLER",
 }
 SPIDERMON_MAX_ITEM_VALIDATION_ERRORS = 0
-SPIDERMON_ADD_FIELD_COVERAGE = True
+# Spidermon's field coverage counts, made by the run's writer (crawler/item_checks.py). Spidermon's own
+# SPIDERMON_ADD_FIELD_COVERAGE would count every item again in the crawl.
+TURFWATCH_FIELD_COVERAGE = True
+SPIDERMON_ADD_FIELD_COVERAGE = False
 # Share of listings that must carry each field.
 SPIDERMON_FIELD_COVERAGE_RULES = {"Listing/title": 0.99, "Listing/seller_id": 0.99, "Listing/url": 0.99}
 # Share of answers per status class above which the site is fighting back.

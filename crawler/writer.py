@@ -14,6 +14,8 @@ What it keeps, and when:
 - The end of its input ends the run's writing: the crawl closing the pipe, or dying. Either way the writer
   commits what it has read, closes its WARC file and reports on stdout. Killing the crawl loses what Scrapy
   held in memory, never what it had handed over.
+- It also runs the run's item checks that only count (validation and field coverage, crawler/item_checks.py),
+  in a thread of its own, and reports their counts with the rest.
 - It ignores SIGINT and SIGTERM and runs in its own session: a Ctrl-C or a service stop is for the crawl,
   which then stops gracefully and closes the pipe.
 
@@ -26,10 +28,13 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import queue
+import select
 import signal
 import struct
 import subprocess
 import sys
+import threading
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -57,6 +62,8 @@ class WriterReport:
     removed: int = 0  # listings newly marked removed
     warc_files: int = 0
     max_rss: int = 0  # bytes: the writer's own peak, which the crawl's memory figures must add
+    checks: dict = field(default_factory=dict)  # the item checks' stats (crawler/item_checks.py)
+    checks_error: str | None = None  # why the item checks could not count every item
     errors: list[str] = field(default_factory=list)
     error_count: int = 0
     exit_code: int | None = None  # None: the report came from a writer that ran to its end
@@ -73,12 +80,22 @@ class RunWriter:
         self.proc = proc
         self.on_gone = on_gone
         self.gone = False
+        self.opened = False
 
     @classmethod
     def start(cls, db_path: str | Path, run_id: int | None,
-              on_gone: Callable[[int | None], None] | None = None) -> "RunWriter":
+              on_gone: Callable[[int | None], None] | None = None, checks: dict | None = None) -> "RunWriter":
         """Start the writer for run `run_id` of the store at `db_path`. `on_gone(exit_code)` is called once,
-        on the first message that finds the writer gone."""
+        on the first message that finds the writer gone. `checks`: the settings of the item checks to run
+        (`crawler.item_checks.checks_settings`); None for none."""
+        writer = cls.spawn(on_gone)
+        writer.open(db_path, run_id, checks)
+        return writer
+
+    @classmethod
+    def spawn(cls, on_gone: Callable[[int | None], None] | None = None) -> "RunWriter":
+        """A writer process that has no run yet (`open` gives it one). Spawned before the crawl builds its
+        spiders (crawler/runner.py), it has done its imports, about a second of CPU, before the first page."""
         # The child finds this process's modules where this process found them (a Scrapyd egg included).
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
         proc = subprocess.Popen([sys.executable, "-m", "crawler.writer"], stdin=subprocess.PIPE,
@@ -89,9 +106,12 @@ class RunWriter:
             fcntl.fcntl(proc.stdin.fileno(), fcntl.F_SETPIPE_SZ, _PIPE_BYTES)
         except (ImportError, AttributeError, OSError):
             pass  # not Linux, or above the system's limit: the default pipe is only smaller
-        writer = cls(proc, on_gone)
-        writer._send(("open", str(db_path), run_id))
-        return writer
+        return cls(proc, on_gone)
+
+    def open(self, db_path: str | Path, run_id: int | None, checks: dict | None = None) -> None:
+        """Give the writer its run: `run_id` of the store at `db_path`, with these item checks (or none)."""
+        self.opened = True
+        self._send(("open", str(db_path), run_id, checks))
 
     def open_warc(self, directory: str | Path, max_bytes: int, warcinfo: dict) -> None:
         """From now on the writer takes captures, into WARC files in `directory`."""
@@ -166,6 +186,10 @@ class _Frames:
                 return None
             self.buffer += chunk
 
+    def caught_up(self) -> bool:
+        """Nothing more to read for now: every message that has arrived has been taken."""
+        return not self.buffer and not select.select([self.fd], [], [], 0)[0]
+
     def _take(self) -> list[tuple]:
         messages, pos, buffer = [], 0, self.buffer
         with memoryview(buffer) as view:  # released before the buffer is cut below
@@ -183,12 +207,13 @@ class _Frames:
 class _Run:
     """The writer's side of one run: its store connection, its WARC files, its counts."""
 
-    def __init__(self, db_path: str, run_id: int | None):
+    def __init__(self, db_path: str, run_id: int | None, checks: dict | None):
         from crawler.store import Store  # here, not at the top: after main() has kept numpy out
 
         self.store = Store(db_path)
         self.run_id = run_id
         self.files = None
+        self.checks = _ItemChecks(checks) if checks is not None else None
         self.report = WriterReport()
 
     def apply(self, batch: list[tuple]) -> None:
@@ -221,6 +246,8 @@ class _Run:
             self.store.save_capture(self.files.write(message[1]))
             return "capture"
         if kind == "item":
+            if self.checks is not None:  # every item handed over, stored or not, as in the crawl before
+                self.checks.put(message[1])
             return self._item(message[1])
         if kind == "warc":
             from crawler.warc import WarcFiles
@@ -248,11 +275,55 @@ class _Run:
             self.report.errors.append(f"{what}: {type(exc).__name__}: {exc}")
 
     def close(self) -> None:
+        if self.checks is not None:
+            self.report.checks, self.report.checks_error = self.checks.finish()
         if self.files is not None:
             self.report.warc_files = self.files.serial
             self.files.close()
         self.store.close()
         self.report.max_rss = _peak_rss()
+
+
+class _ItemChecks:
+    """The run's item checks (crawler/item_checks.py) in a thread of the writer. They only count, so they may
+    lag behind the storing; and they start once the writer has first caught up with the crawl, so that their
+    imports (Scrapy, Spidermon, jsonschema: a few hundred milliseconds) never hold up the crawl's first pages."""
+
+    _END = object()
+
+    def __init__(self, settings: dict):
+        self.settings = settings
+        self.queue: queue.SimpleQueue = queue.SimpleQueue()
+        self.thread: threading.Thread | None = None
+        self.counts: dict = {}
+        self.error: str | None = None
+
+    def put(self, item) -> None:
+        if self.error is None:  # checks that failed take no more items: the queue would only grow
+            self.queue.put(item)
+
+    def start(self) -> None:
+        if self.thread is None:
+            self.thread = threading.Thread(target=self._run, name="item-checks", daemon=True)
+            self.thread.start()
+
+    def _run(self) -> None:
+        try:
+            from crawler.item_checks import ItemChecks
+
+            checks = ItemChecks(self.settings)
+            while (item := self.queue.get()) is not self._END:
+                checks.check(item)
+            self.counts = checks.counts()
+        except Exception as exc:  # noqa: BLE001 - reported; the run's health checks cannot trust partial counts
+            self.error = f"{type(exc).__name__}: {exc}"
+
+    def finish(self) -> tuple[dict, str | None]:
+        """The counts once every item is checked, and why not every item could be, if so."""
+        self.start()
+        self.queue.put(self._END)
+        self.thread.join()
+        return (self.counts, None) if self.error is None else ({}, self.error)
 
 
 def _peak_rss() -> int:
@@ -281,6 +352,17 @@ def _describe(message: tuple) -> str:
     return kind
 
 
+def _warm_up(opened: threading.Event) -> None:
+    """Import what a run needs while the writer waits for it: the store and WARC modules, and the item checks'
+    Scrapy, Spidermon and jsonschema unless the run has opened by then. A writer spawned when its run opens
+    leaves those to the checks thread, which starts once the writer has caught up with the crawl."""
+    import crawler.store  # noqa: F401
+    import crawler.warc  # noqa: F401
+
+    if not opened.is_set():
+        import crawler.item_checks  # noqa: F401
+
+
 def main() -> int:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
@@ -288,17 +370,25 @@ def main() -> int:
     # sqlite-utils imports numpy, if it can, only to map numpy types to columns; the writer stores none,
     # and the import was 130 ms of its 240 ms start.
     sys.modules.setdefault("numpy", None)
+    opened = threading.Event()
+    threading.Thread(target=_warm_up, args=(opened,), name="warm-up", daemon=True).start()
     frames = _Frames(sys.stdin.fileno())
     first = frames.batch()
-    if not first or first[0][0] != "open":
+    opened.set()
+    if first is None:  # spawned for a crawl that never opened its run: nothing done, nothing wrong
+        sys.stdout.write(json.dumps(WriterReport().__dict__))
+        return 0
+    if first[0][0] != "open":
         print("crawler.writer: the first message must open a run", file=sys.stderr)
         return 2
-    _, db_path, run_id = first[0]
-    run = _Run(db_path, run_id)
+    _, db_path, run_id, checks = first[0]
+    run = _Run(db_path, run_id, checks)
     batch = first[1:]
     while batch is not None:
         if batch:
             run.apply(batch)
+        if run.checks is not None and run.checks.thread is None and frames.caught_up():
+            run.checks.start()
         batch = frames.batch()
     if frames.truncated:
         run._error("the last message", EOFError("cut off when the crawl stopped"))

@@ -16,12 +16,12 @@ def _settings() -> dict:
 
 
 def _pipeline(cls=None):
-    """The validation pipeline as the crawl settings name it, built by Scrapy's own component loading."""
-    from scrapy.utils.misc import build_from_crawler, load_object
+    """The validation pipeline on the crawl settings, built by Scrapy's own component loading (the run's
+    writer builds it from the same settings: crawler/item_checks.py)."""
+    from scrapy.utils.misc import build_from_crawler
 
     crawler = get_crawler(settings_dict=_settings())
-    path = next(p for p, order in settings.ITEM_PIPELINES.items() if order == 400)
-    return build_from_crawler(cls or load_object(path), crawler), crawler.stats
+    return build_from_crawler(cls or validation.ValidationPipeline, crawler), crawler.stats
 
 
 def _listing(**changes) -> Listing:
@@ -50,8 +50,12 @@ def _items() -> list:
     ]
 
 
-def test_settings_use_the_reusing_pipeline():
-    pipeline, _ = _pipeline()
+def test_the_writers_checks_use_the_reusing_pipeline():
+    from scrapy.settings import Settings
+
+    from crawler.item_checks import ItemChecks, checks_settings
+
+    pipeline = ItemChecks(checks_settings(Settings(_settings()))).validation
     assert isinstance(pipeline, validation.ValidationPipeline)
     assert isinstance(pipeline, ItemValidationPipeline)
     assert set(pipeline.validators) == {"Listing", "Seller"}
