@@ -11,6 +11,7 @@ from scrapy import signals
 from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 from scrapy.utils.project import get_project_settings
+
 from crawler.writer import RunWriter
 
 

@@ -286,8 +286,9 @@ class _Run:
 
 class _ItemChecks:
     """The run's item checks (crawler/item_checks.py) in a thread of the writer. They only count, so they may
-    lag behind the storing; and they start once the writer has first caught up with the crawl, so that their
-    imports (Scrapy, Spidermon, jsonschema: a few hundred milliseconds) never hold up the crawl's first pages."""
+    lag behind the storing. They start once the writer has first caught up with the crawl: a writer spawned
+    as its run opened (Scrapyd, `scrapy crawl`) has not imported them yet (Scrapy, Spidermon, jsonschema:
+    about a second of CPU), and that must not hold up the crawl's first pages."""
 
     _END = object()
 
