@@ -19,19 +19,15 @@ What it keeps, and when:
 - It ignores SIGINT and SIGTERM and runs in its own session: a Ctrl-C or a service stop is for the crawl,
   which then stops gracefully and closes the pipe.
 
-Messages are pickled (the writer is our own child, fed by its parent alone) in frames of an 8-byte length
-and the pickle.
+Messages are pickled frames (crawler/frames.py).
 """
 
 from __future__ import annotations
 
 import json
 import os
-import pickle
 import queue
-import select
 import signal
-import struct
 import subprocess
 import sys
 import threading
@@ -40,11 +36,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from crawler.frames import READ_BYTES, Frames, encode, write_all
 from crawler.items import Listing, Removal, Seller
 
-_LENGTH = struct.Struct("<Q")
 # Room in the pipe for a burst of pages while the writer starts or waits for a lock (Linux; the default is 64 KiB).
-_PIPE_BYTES = 1 << 20
+_PIPE_BYTES = READ_BYTES
 # Errors reported in full; beyond these, only counted.
 _MAX_REPORTED_ERRORS = 100
 
@@ -128,12 +124,9 @@ class RunWriter:
     def _send(self, message: tuple) -> None:
         if self.gone:
             raise WriterGone(self._gone_message())
-        data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
-        view = memoryview(_LENGTH.pack(len(data)) + data)
         try:
             # A full pipe blocks the crawl here until the writer catches up: memory stays bounded.
-            while view:
-                view = view[os.write(self.proc.stdin.fileno(), view):]
+            write_all(self.proc.stdin.fileno(), encode(message))
         except OSError as exc:  # BrokenPipeError: the writer has exited
             self.gone = True
             code = self.proc.poll()
@@ -163,45 +156,6 @@ class RunWriter:
 
 
 # --- the writer process -----------------------------------------------------
-
-
-class _Frames:
-    """Whole messages from a file descriptor, as many as have arrived."""
-
-    def __init__(self, fd: int):
-        self.fd = fd
-        self.buffer = bytearray()
-        self.truncated = False
-
-    def batch(self) -> list[tuple] | None:
-        """Every whole message that has arrived, waiting for at least one; None at the end of input."""
-        while True:
-            messages = self._take()
-            if messages:
-                return messages
-            chunk = os.read(self.fd, _PIPE_BYTES)
-            if not chunk:
-                # A crawl killed while it wrote leaves half a message: it was never handed over.
-                self.truncated = bool(self.buffer)
-                return None
-            self.buffer += chunk
-
-    def caught_up(self) -> bool:
-        """Nothing more to read for now: every message that has arrived has been taken."""
-        return not self.buffer and not select.select([self.fd], [], [], 0)[0]
-
-    def _take(self) -> list[tuple]:
-        messages, pos, buffer = [], 0, self.buffer
-        with memoryview(buffer) as view:  # released before the buffer is cut below
-            while len(buffer) - pos >= _LENGTH.size:
-                (size,) = _LENGTH.unpack_from(buffer, pos)
-                end = pos + _LENGTH.size + size
-                if end > len(buffer):
-                    break
-                messages.append(pickle.loads(view[pos + _LENGTH.size:end]))
-                pos = end
-        del buffer[:pos]
-        return messages
 
 
 class _Run:
@@ -373,7 +327,7 @@ def main() -> int:
     sys.modules.setdefault("numpy", None)
     opened = threading.Event()
     threading.Thread(target=_warm_up, args=(opened,), name="warm-up", daemon=True).start()
-    frames = _Frames(sys.stdin.fileno())
+    frames = Frames(sys.stdin.fileno())
     first = frames.batch()
     opened.set()
     if first is None:  # spawned for a crawl that never opened its run: nothing done, nothing wrong

@@ -92,11 +92,12 @@ def test_what_a_killed_crawl_had_handed_over_is_committed(tmp_path):
     crawl = subprocess.run([sys.executable, "-c", textwrap.dedent(f"""
         import os, signal, sys
         from crawler.items import Listing
-        from crawler.writer import RunWriter, _LENGTH
+        from crawler.frames import LENGTH
+        from crawler.writer import RunWriter
         writer = RunWriter.start({str(db)!r}, None)
         for i in range(200):
             writer.save(Listing("fiverr", f"g{{i}}", f"http://demo.test/bob/gig-{{i}}", "bob", "I will write reviews"))
-        os.write(writer.proc.stdin.fileno(), _LENGTH.pack(1000) + b"half")
+        os.write(writer.proc.stdin.fileno(), LENGTH.pack(1000) + b"half")
         print(writer.proc.pid, flush=True)
         os.kill(os.getpid(), signal.SIGKILL)
     """)], capture_output=True, text=True, cwd=Path(__file__).resolve().parent.parent)
