@@ -1,7 +1,8 @@
 """Crawl speed and memory: a full turfwatch crawl of the demo against a bare Scrapy fetch of the same URLs, and a 10x demo.
 
-The full crawl is two processes: Scrapy, parsing and flagging in one, and the run's writer (WARC files and SQLite,
-crawler/writer.py) in the other. On a machine with one core the writer's work would be the crawl's again."""
+The full crawl is three processes: Scrapy and parsing in one, the flag worker (spaCy and the rules,
+crawler/flag_worker.py) in another, and the run's writer (WARC files, SQLite, item checks; crawler/writer.py) in
+the third. On a machine with one core their work would be the crawl's again."""
 
 from __future__ import annotations
 
@@ -25,7 +26,8 @@ FAST = {"CONCURRENT_ITEMS": 4, "DOWNLOAD_DELAY": 0, "AUTOTHROTTLE_ENABLED": Fals
 
 
 def _run_child(cmd: list[str]) -> tuple[int, float, int]:
-    """Run a child; return its exit code, wall seconds and peak RSS in bytes (wait4 rusage of that child alone)."""
+    """Run a child; return its exit code, wall seconds and peak RSS in bytes (wait4: the largest peak among that
+    child and the children it waited for)."""
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     # Read stderr in the child's lifetime so a chatty crawl cannot fill the pipe and stall.
@@ -43,10 +45,12 @@ def full_crawl(base_url: str, db: Path, *extra: str) -> dict:
     code, wall, rss = _run_child([sys.executable, "-m", "crawler.cli", "crawl", "fiverr", "--base-url", base_url,
                                   "--db", str(db), *settings, "-s", "TURFWATCH_PROGRESS_INTERVAL=0", *extra])
     stats = json.loads(sqlite3.connect(db).execute("SELECT stats FROM runs ORDER BY id DESC").fetchone()[0])
-    # The crawl's captures and items are written by a child process (crawler/writer.py). wait4 gives the largest
-    # peak of the two; its own peak is added, so the figure is the sum of both peaks (never less than the truth).
+    # The crawl's listings are judged and its captures and items written by child processes (crawler/flag_worker.py,
+    # crawler/writer.py). wait4 gives the largest peak of the three; the children's own peaks are added, so the
+    # figure is at least the sum of all three peaks (never less than the truth).
+    children = stats.get("turfwatch/writer/max_rss", 0) + stats.get("turfwatch/flag_worker/max_rss", 0)
     return {"pages": stats["response_received_count"], "seconds": stats["elapsed_time_seconds"],
-            "rss": rss + stats.get("turfwatch/writer/max_rss", 0), "memusage_max": stats.get("memusage/max"),
+            "rss": rss + children, "memusage_max": stats.get("memusage/max"),
             "wall": wall, "exit": code}
 
 
@@ -113,13 +117,13 @@ def main(repeat: int) -> None:
     ratio = statistics.median(_rate(f) / _rate(b) for f, b in zip(fulls, bares))
     full, bare = max(fulls, key=_rate), max(bares, key=_rate)
     print(f"full turfwatch crawl: {full['pages']} pages in {full['seconds']:.2f} s = {_rate(full):.1f} pages/s "
-          f"(flagging, SQLite, WARC on, written by its writer process; best of {repeat})")
+          f"(flagging, SQLite, WARC on, in three processes; best of {repeat})")
     print(f"bare Scrapy fetch:    {bare['pages']} pages in {bare['seconds']:.2f} s = {_rate(bare):.1f} pages/s "
           f"(best of {repeat})")
     print(f"ratio full/bare: {ratio:.2f} (median of {repeat} paired crawls; the best-of rates give "
           f"{_rate(full) / _rate(bare):.2f}) (goal >= 0.60) {'OK' if ratio >= 0.6 else 'BELOW GOAL'}")
     mib = 1024 * 1024
-    print("peak RSS: the crawl and its writer process, each at its peak, added up")
+    print("peak RSS: the crawl, its flag worker and its writer process, each at its peak, added up")
     print(f"peak RSS, normal demo crawl: {full['rss'] / mib:.0f} MiB ({full['pages']} pages; memusage/max "
           f"{(full['memusage_max'] or 0) / mib:.0f} MiB)")
     print(f"peak RSS, 10x demo crawl:    {big['rss'] / mib:.0f} MiB ({big['pages']} pages; memusage/max "

@@ -138,9 +138,15 @@ def _version(package: str) -> str:
 
 
 def _rules_version() -> str:
-    """`id@version` of every rule, so a WARC says which rules judged its pages."""
+    """`id@version` of every rule, so a WARC says which rules judged its pages: the flag worker's, when the
+    crawl has one (crawler/flag_worker.py), else those of this process's flagger."""
+    from crawler.flag_worker import FlagWorker, rules_version
+
+    worker = FlagWorker.ready_shared()
+    if worker is not None:
+        return worker.rules_version
     try:
         from crawler.flagging import get_flagger
     except ImportError:
         return "unknown"
-    return " ".join(f"{rule.id}@{rule.version}" for rule in get_flagger().rules)
+    return rules_version(get_flagger())

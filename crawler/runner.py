@@ -12,6 +12,7 @@ from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 from scrapy.utils.project import get_project_settings
 
+from crawler.flag_worker import FlagWorker
 from crawler.writer import RunWriter
 
 
@@ -78,6 +79,7 @@ def run_crawls(crawls: list[tuple[str, dict[str, Any]]], *, settings: Settings) 
     finally:
         scrapy_logger.setLevel(scrapy_level)
         gc.unfreeze()
+    FlagWorker.close_shared()
     for crawler, _ in entries:
         if not crawler.turfwatch_writer.opened:  # the crawl failed before its run opened
             crawler.turfwatch_writer.finish()

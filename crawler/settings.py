@@ -113,6 +113,9 @@ SPIDERMON_VALIDATION_SCHEMAS = {
     _items.Seller: "crawler.schemas.SELLER",
 }
 SPIDERMON_MAX_ITEM_VALIDATION_ERRORS = 0
+# Listings are judged in a flag worker process (crawler/flag_worker.py), on another core. False: in the
+# crawl's own process (on a machine with one core, the worker only adds its messages).
+TURFWATCH_FLAG_WORKER = True
 # Spidermon's field coverage counts, made by the run's writer (crawler/item_checks.py). Spidermon's own
 # SPIDERMON_ADD_FIELD_COVERAGE would count every item again in the crawl.
 TURFWATCH_FIELD_COVERAGE = True

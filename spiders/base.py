@@ -94,6 +94,7 @@ class MarketplaceSpider(scrapy.Spider):
             **({"part": self.part, "of": self.of} if self.of > 1 else {}),
         }
         self._flagger = None
+        self.flag_worker = None  # crawler/flag_worker.py, when the crawl has one (from_crawler)
 
     def known_listings(self) -> list[tuple[str, str]]:
         """(listing_id, url) of flagged listings already in the database, fetched
@@ -117,9 +118,18 @@ class MarketplaceSpider(scrapy.Spider):
     @classmethod
     def from_crawler(cls, crawler, *args, **kwargs):
         spider = super().from_crawler(crawler, *args, **kwargs)
-        # Build the spaCy pipeline before the engine opens, not on the first gig
-        # page: no request waits on it, and the run's clock measures crawling.
-        spider.flagger  # noqa: B018
+        # The flagger is ready before the engine opens, not on the first gig page:
+        # no request waits on it, and the run's clock measures crawling.
+        if crawler.settings.getbool("TURFWATCH_FLAG_WORKER"):
+            from crawler.flag_worker import FlagWorker
+
+            worker = FlagWorker.shared()
+            if worker.wait_ready():
+                spider.flag_worker = worker
+            else:
+                spider.logger.error("%s: judging in this process", worker.gone)
+        if spider.flag_worker is None:
+            spider.flagger  # noqa: B018
         return spider
 
     @property
@@ -131,19 +141,27 @@ class MarketplaceSpider(scrapy.Spider):
             self._flagger = get_flagger()
         return self._flagger
 
-    def judge(self, listing: Listing) -> Listing:
-        """Flag the listing in place; the spider needs the verdict to decide whom to follow."""
-        judgement = self.flagger.judge(
-            {
-                "title": listing.title,
-                "description": listing.description,
-                "tags": listing.tags,
-                "packages": listing.packages,
-                "faq": listing.faq,
-            }
-        )
-        listing.language = judgement.language
-        listing.score = judgement.score
-        listing.sells_reviews = judgement.sells_reviews
-        listing.flags = [flag.to_dict() for flag in judgement.flags]
+    def closed(self, reason: str) -> None:
+        if self.flag_worker is not None:
+            # Its peak so far: the crawl's memory is its own, its writer's and its flag worker's.
+            self.crawler.stats.set_value("turfwatch/flag_worker/max_rss", self.flag_worker.max_rss())
+
+    async def judge(self, listing: Listing) -> Listing:
+        """Flag the listing in place; the spider needs the verdict to decide whom to follow. The flag worker
+        judges it when the crawl has one (crawler/flag_worker.py); this process does when it has none, or
+        once it has gone."""
+        from crawler.flag_worker import FlagWorkerGone, verdict
+
+        fields = {"title": listing.title, "description": listing.description, "tags": listing.tags,
+                  "packages": listing.packages, "faq": listing.faq}
+        result = None
+        if self.flag_worker is not None:
+            try:
+                result = await self.flag_worker.judge(fields)
+            except FlagWorkerGone as exc:
+                self.logger.error("%s: judging in this process from now on", exc)
+                self.flag_worker = None
+        if result is None:
+            result = verdict(self.flagger.judge(fields))
+        listing.language, listing.score, listing.sells_reviews, listing.flags = result
         return listing

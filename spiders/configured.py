@@ -70,7 +70,7 @@ class ConfiguredSpider(MarketplaceSpider):
     def listing_request(self, url: str, listing_id: str | None = None) -> Request:
         return self.listing_page_request(url, self.parse_listing, listing_id=listing_id)
 
-    def parse_listing(self, response: Response, listing_id: str | None = None):
+    async def parse_listing(self, response: Response, listing_id: str | None = None):
         url = canonical_url(response.url)
         if response.status in GONE_STATUSES:
             yield Removal(self.marketplace, url, response.status, listing_id=listing_id)
@@ -94,7 +94,7 @@ class ConfiguredSpider(MarketplaceSpider):
             fetched_at=utc_now(), side=self.site.side,
         )
         yield Seller(self.marketplace, seller_id, canonical_url(seller_url) if seller_url else "")
-        yield self.judge(listing)
+        yield await self.judge(listing)
         if listing.sells_reviews and self.follow_sellers and seller_url:
             yield Request(seller_url, callback=self.parse_seller, cb_kwargs={"seller_id": seller_id})
 

@@ -72,7 +72,7 @@ class FiverrSpider(MarketplaceSpider):
     def gig_request(self, url: str, summary: pages.GigSummary | None = None, listing_id: str | None = None) -> Request:
         return self.listing_page_request(url, self.parse_gig, summary=summary, listing_id=listing_id)
 
-    def parse_gig(self, response: Response, summary: pages.GigSummary | None = None, listing_id: str | None = None):
+    async def parse_gig(self, response: Response, summary: pages.GigSummary | None = None, listing_id: str | None = None):
         if response.status in GONE_STATUSES:
             known = listing_id or (summary.gig_id if summary else None)
             yield Removal(self.marketplace, pages.canonical_url(response.url), response.status, listing_id=known)
@@ -86,7 +86,7 @@ class FiverrSpider(MarketplaceSpider):
         seller = pages.seller_from_gig(data, self.base_url)
         if seller is not None:
             yield seller
-        yield self.judge(listing)
+        yield await self.judge(listing)
         if listing.sells_reviews and self.follow_sellers:
             # All of a flagged seller's gigs are evidence, not only the ones search showed.
             yield Request(pages.seller_url(self.base_url, listing.seller_id), callback=self.parse_seller)

@@ -47,7 +47,7 @@ class FreelancerSpider(MarketplaceSpider):
         return self.listing_page_request(pages.project_api_url(self.base_url, project_id), self.parse_project,
                                          project_id=str(project_id))
 
-    def parse_project(self, response: Response, project_id: str):
+    async def parse_project(self, response: Response, project_id: str):
         if response.status in GONE_STATUSES:
             yield Removal(self.marketplace, response.url, response.status, listing_id=project_id)
             return
@@ -57,7 +57,7 @@ class FreelancerSpider(MarketplaceSpider):
             self.crawler.stats.inc_value("turfwatch/unparsed_listing")
             self.logger.error("No project could be read from %s", response.url)
             return
-        yield self.judge(listing)
+        yield await self.judge(listing)
         if listing.sells_reviews and self.follow_sellers:
             yield Request(pages.user_api_url(self.base_url, listing.seller_id), callback=self.parse_user)
 

@@ -41,7 +41,7 @@ class PeoplePerHourSpider(MarketplaceSpider):
     def hourlie_request(self, url: str, listing_id: str | None = None) -> Request:
         return self.listing_page_request(url, self.parse_hourlie, listing_id=listing_id)
 
-    def parse_hourlie(self, response: Response, listing_id: str | None = None):
+    async def parse_hourlie(self, response: Response, listing_id: str | None = None):
         if response.status in GONE_STATUSES:
             yield Removal(self.marketplace, pages.canonical_url(response.url), response.status,
                           listing_id=listing_id or pages.hourlie_id(response.url))
@@ -53,7 +53,7 @@ class PeoplePerHourSpider(MarketplaceSpider):
             self.logger.error("No Hourlie could be read from %s", response.url)
             return
         yield pages.seller_of(sel, listing, self.base_url)
-        yield self.judge(listing)
+        yield await self.judge(listing)
         if listing.sells_reviews and self.follow_sellers:
             yield Request(pages.profile_url(self.base_url, listing.seller_id), callback=self.parse_profile)
 

@@ -47,7 +47,7 @@ class SeoclerksSpider(MarketplaceSpider):
     def service_request(self, url: str, card: pages.ServiceCard | None = None, listing_id: str | None = None) -> Request:
         return self.listing_page_request(url, self.parse_service, card=card, listing_id=listing_id)
 
-    def parse_service(self, response: Response, card: pages.ServiceCard | None = None, listing_id: str | None = None):
+    async def parse_service(self, response: Response, card: pages.ServiceCard | None = None, listing_id: str | None = None):
         if response.status in GONE_STATUSES:
             yield Removal(self.marketplace, pages.canonical_url(response.url), response.status,
                           listing_id=listing_id or (card.service_id if card else None))
@@ -58,7 +58,7 @@ class SeoclerksSpider(MarketplaceSpider):
             self.logger.error("No service could be read from %s", response.url)
             return
         yield pages.seller_of(listing, self.base_url)
-        yield self.judge(listing)
+        yield await self.judge(listing)
         if listing.sells_reviews and self.follow_sellers:
             yield Request(pages.user_url(self.base_url, listing.seller_id), callback=self.parse_user)
 

@@ -160,3 +160,31 @@ class WriterKiller:
             writer = self.crawler.get_item_pipeline(StorePipeline).writer
             writer.proc.kill()
             writer.proc.wait()
+
+
+class FlagWorkerKiller:
+    """Crawl extension for tests (`-s EXTENSIONS=...`): kills the crawl's flag worker at the 20th response
+    and waits until it is gone, so every later listing finds it dead."""
+
+    AT = 20
+
+    def __init__(self, crawler):
+        self.responses = 0
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        from scrapy import signals
+
+        ext = cls(crawler)
+        crawler.signals.connect(ext.response_received, signal=signals.response_received)
+        return ext
+
+    def response_received(self, response, request, spider):
+        from crawler.flag_worker import FlagWorker
+
+        self.responses += 1
+        if self.responses == self.AT:
+            worker = FlagWorker.ready_shared()
+            assert worker is not None, "the crawl has no flag worker"
+            worker.proc.kill()
+            worker.proc.wait()
