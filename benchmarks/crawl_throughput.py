@@ -45,12 +45,12 @@ def full_crawl(base_url: str, db: Path, *extra: str) -> dict:
     code, wall, rss = _run_child([sys.executable, "-m", "crawler.cli", "crawl", "fiverr", "--base-url", base_url,
                                   "--db", str(db), *settings, "-s", "TURFWATCH_PROGRESS_INTERVAL=0", *extra])
     stats = json.loads(sqlite3.connect(db).execute("SELECT stats FROM runs ORDER BY id DESC").fetchone()[0])
-    # The crawl's listings are judged and its captures and items written by child processes (crawler/flag_worker.py,
-    # crawler/writer.py). wait4 gives the largest peak of the three; the children's own peaks are added, so the
-    # figure is at least the sum of all three peaks (never less than the truth).
+    # Three processes, each reporting its own peak (crawler/memory.py): the figure is their sum. wait4's figure
+    # is the largest of them alone; it stands in for the crawl's own where /proc is missing.
+    own = stats.get("turfwatch/max_rss") or rss
     children = stats.get("turfwatch/writer/max_rss", 0) + stats.get("turfwatch/flag_worker/max_rss", 0)
     return {"pages": stats["response_received_count"], "seconds": stats["elapsed_time_seconds"],
-            "rss": rss + children, "memusage_max": stats.get("memusage/max"),
+            "rss": own + children, "memusage_max": stats.get("memusage/max"),
             "wall": wall, "exit": code}
 
 

@@ -28,6 +28,7 @@ import sys
 from typing import Any
 
 from crawler.frames import Frames, encode, write_all
+from crawler.memory import peak_rss
 
 Verdict = tuple[str, float, bool, list[dict[str, Any]]]  # language, score, sells_reviews, flags
 
@@ -158,15 +159,8 @@ class FlagWorker:
         self.pending.clear()
 
     def max_rss(self) -> int:
-        """The worker's peak resident memory in bytes (0 where unknown): the crawl's memory figures add it."""
-        try:
-            with open(f"/proc/{self.proc.pid}/status", encoding="ascii") as status:
-                for line in status:
-                    if line.startswith("VmHWM:"):
-                        return int(line.split()[1]) * 1024  # kB
-        except OSError:
-            pass
-        return 0
+        """The worker's peak resident memory in bytes so far (0 where unknown)."""
+        return peak_rss(self.proc.pid)
 
     def close(self) -> None:
         """End the worker's input; it exits at once (every listing sent has been answered by now)."""

@@ -12,6 +12,7 @@ from scrapy.utils.defer import deferred_from_coro
 from crawler.health import DEGRADED_PREFIX, degraded_reasons
 from crawler.item_checks import add_to_stats, checks_settings, field_coverage
 from crawler.items import Listing, Removal, Seller
+from crawler.memory import peak_rss
 from crawler.store import Store
 from crawler.writer import RunWriter, WriterGone
 
@@ -103,6 +104,8 @@ class StorePipeline:
     def spider_closed(self, spider, reason: str) -> None:
         if self.store is None:
             return
+        # This process's peak so far; its writer's and its flag worker's are their own stats.
+        self.crawler.stats.set_value("turfwatch/max_rss", peak_rss())
         stats = self.crawler.stats.get_stats()
         errors = stats.get("log_count/ERROR", 0) + stats.get("spider_exceptions/count", 0)
         # A run that did not finish on its own is not healthy, whatever it stored.

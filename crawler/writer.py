@@ -38,6 +38,7 @@ from pathlib import Path
 
 from crawler.frames import READ_BYTES, Frames, encode, write_all
 from crawler.items import Listing, Removal, Seller
+from crawler.memory import peak_rss
 
 # Room in the pipe for a burst of pages while the writer starts or waits for a lock (Linux; the default is 64 KiB).
 _PIPE_BYTES = READ_BYTES
@@ -235,7 +236,7 @@ class _Run:
             self.report.warc_files = self.files.serial
             self.files.close()
         self.store.close()
-        self.report.max_rss = _peak_rss()
+        self.report.max_rss = peak_rss()
 
 
 class _ItemChecks:
@@ -279,19 +280,6 @@ class _ItemChecks:
         self.queue.put(self._END)
         self.thread.join()
         return (self.counts, None) if self.error is None else ({}, self.error)
-
-
-def _peak_rss() -> int:
-    """This process's peak resident memory in bytes (0 where unknown). Not getrusage: on Linux its maxrss
-    carries over exec, so a child would report the peak of the crawl that started it."""
-    try:
-        with open("/proc/self/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) * 1024  # kB
-    except OSError:
-        pass
-    return 0
 
 
 def _describe(message: tuple) -> str:
