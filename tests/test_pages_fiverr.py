@@ -82,6 +82,18 @@ def test_canonical_gig_url_drops_tracking(url, canonical):
     assert canonical_url(url, BASE) == canonical
 
 
+def test_huge_urls_are_canonical_but_not_remembered():
+    """URLs are remembered (a crawl meets most twice or more), but not the huge ones a page may hold."""
+    from crawler.pages import common
+
+    huge = f"/seller/{'x' * 100_000}?pos=1"
+    before = common._cached_canonical_url.cache_info().currsize
+    assert canonical_url(huge, BASE) == f"{BASE}/seller/{'x' * 100_000}"
+    assert common._cached_canonical_url.cache_info().currsize == before
+    assert canonical_url("/seller/gig-one?pos=2", BASE) == f"{BASE}/seller/gig-one"
+    assert common._cached_canonical_url.cache_info().currsize == before + 1
+
+
 GIG_PAGE = {
     "general": {"gigId": 77, "gigTitle": "I will write <b>stuff</b>", "subCategoryName": "Articles"},
     "seller": {"user": {"id": 5, "name": "writer_1", "displayName": "W", "country": "DE", "joinedAt": "2020-01-01"},

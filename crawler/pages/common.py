@@ -80,14 +80,27 @@ def html_to_text(html: str | None) -> str:
     return _BLANK_LINES.sub("\n", "\n".join(lines)).strip()
 
 
+# Longer URLs than browsers take are not remembered: a page may hold any number of huge ones.
+CACHED_URL_CHARS = 2083
+
+
 def canonical_url(url: str, base: str | None = None) -> str:
     """Absolute URL without query, fragment or trailing slash: tracking parameters
     (context_referrer, pos, funnel, imp_id, ...) would otherwise make one listing many."""
+    if len(url) + len(base or "") <= CACHED_URL_CHARS:
+        return _cached_canonical_url(url, base)  # a crawl meets most URLs more than once
+    return _canonical_url(url, base)
+
+
+def _canonical_url(url: str, base: str | None) -> str:
     if base:
         url = urljoin(base, url)
     parts = urlsplit(url)
     path = parts.path.rstrip("/") or "/"
     return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), path, "", ""))
+
+
+_cached_canonical_url = lru_cache(maxsize=8192)(_canonical_url)
 
 
 def dig(data: Any, *path: str | int, default: Any = None) -> Any:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Iterator
 from urllib.parse import quote, urlencode, urljoin, urlsplit
 
 from crawler.items import Listing, Seller, utc_now
 from crawler.pages.common import (
+    CACHED_URL_CHARS,
     canonical_url,
     clean_text,
     dig,
@@ -63,7 +65,16 @@ def search_url(base_url: str, query: str, page: int = 1) -> str:
 
 def seller_url(base_url: str, seller_name: str) -> str:
     """Profile URL; the name is seller-controlled, so it is quoted, never trusted as a path."""
+    if len(base_url) + len(seller_name) <= CACHED_URL_CHARS:
+        return _cached_seller_url(base_url, seller_name)  # every gig page names its seller
+    return _seller_url(base_url, seller_name)
+
+
+def _seller_url(base_url: str, seller_name: str) -> str:
     return urljoin(base_url + "/", quote(seller_name, safe=""))
+
+
+_cached_seller_url = lru_cache(maxsize=4096)(_seller_url)
 
 
 def display_title(title: str) -> str:
