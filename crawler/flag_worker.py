@@ -27,7 +27,7 @@ import subprocess
 import sys
 from typing import Any
 
-from crawler.frames import Frames, encode, write_all
+from crawler.frames import Frames, Outbox, encode, write_all
 from crawler.memory import peak_rss
 
 Verdict = tuple[str, float, bool, list[dict[str, Any]]]  # language, score, sells_reviews, flags
@@ -65,6 +65,7 @@ class FlagWorker:
         self.rules_version = ""  # rules_version() of the worker's flagger, once it is ready
         self.gone: str | None = None  # why, once it is gone
         self.loop: asyncio.AbstractEventLoop | None = None
+        self.outbox = Outbox(self._write, lambda exc: self._gone(f"exited (code {self.proc.poll()})"))
 
     @classmethod
     def spawn(cls) -> FlagWorker:
@@ -115,10 +116,11 @@ class FlagWorker:
         number = self.sent
         self.sent += 1
         future = self.pending[number] = self.loop.create_future()
-        self._write(encode((number, fields)))
+        self.outbox.send((number, fields))
         return await future
 
     def _write(self, view: memoryview) -> None:
+        """Write the frames whole; a worker that is gone fails every pending listing instead."""
         stdin, stdout = self.proc.stdin.fileno(), self.proc.stdout.fileno()
         while view and not self.gone:
             try:
@@ -131,8 +133,6 @@ class FlagWorker:
                     self._readable()
             except OSError:  # BrokenPipeError: it has exited
                 self._gone(f"exited (code {self.proc.poll()})")
-        if self.gone:
-            raise FlagWorkerGone(self.gone)
 
     def _readable(self) -> None:
         if not self.frames.read():

@@ -6,10 +6,12 @@ and the pickle. One pipe keeps the order in which messages were written.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import pickle
 import select
 import struct
+from collections.abc import Callable
 
 LENGTH = struct.Struct("<Q")
 # How much is read at a time: the size the crawl's pipes are grown to (crawler/writer.py).
@@ -19,6 +21,44 @@ READ_BYTES = 1 << 20
 def encode(message) -> memoryview:
     data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
     return memoryview(LENGTH.pack(len(data)) + data)
+
+
+class Outbox:
+    """Frames for one pipe, written together once per turn of the event loop: the child is woken once for
+    everything a turn produced (a page's capture and its items), not once per message. Waking a sleeping
+    process costs the crawl more than the write itself. Outside a running loop each send is written at once.
+
+    `write(view)` writes a whole buffer (it may block or raise OSError); `failed(exc)` hears of an OSError
+    that came up in a write the loop made, where no caller can catch it."""
+
+    def __init__(self, write: Callable[[memoryview], None], failed: Callable[[OSError], None]):
+        self.write = write
+        self.failed = failed
+        self.pending: list[memoryview] = []
+
+    def send(self, message) -> None:
+        self.pending.append(encode(message))
+        if len(self.pending) > 1:
+            return  # a flush is already due
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self.flush()
+        else:
+            loop.call_soon(self._flush_in_loop)
+
+    def flush(self) -> None:
+        """Write what is pending now."""
+        if self.pending:
+            data = memoryview(b"".join(self.pending))
+            self.pending.clear()
+            self.write(data)
+
+    def _flush_in_loop(self) -> None:
+        try:
+            self.flush()
+        except OSError as exc:
+            self.failed(exc)
 
 
 def write_all(fd: int, view: memoryview) -> None:

@@ -36,7 +36,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from crawler.frames import READ_BYTES, Frames, encode, write_all
+from crawler.frames import READ_BYTES, Frames, Outbox, write_all
 from crawler.items import Listing, Removal, Seller
 from crawler.memory import peak_rss
 
@@ -78,6 +78,7 @@ class RunWriter:
         self.on_gone = on_gone
         self.gone = False
         self.opened = False
+        self.outbox = Outbox(self._write, self._failed)
 
     @classmethod
     def start(cls, db_path: str | Path, run_id: int | None,
@@ -126,14 +127,21 @@ class RunWriter:
         if self.gone:
             raise WriterGone(self._gone_message())
         try:
-            # A full pipe blocks the crawl here until the writer catches up: memory stays bounded.
-            write_all(self.proc.stdin.fileno(), encode(message))
-        except OSError as exc:  # BrokenPipeError: the writer has exited
-            self.gone = True
-            code = self.proc.poll()
-            if self.on_gone is not None:
-                self.on_gone(code)
+            self.outbox.send(message)
+        except OSError as exc:  # written at once, outside the event loop
+            self._failed(exc)
             raise WriterGone(self._gone_message()) from exc
+
+    def _write(self, view: memoryview) -> None:
+        # A full pipe blocks the crawl here until the writer catches up: memory stays bounded.
+        write_all(self.proc.stdin.fileno(), view)
+
+    def _failed(self, exc: OSError) -> None:
+        """A write found the writer gone (BrokenPipeError): it has exited."""
+        if not self.gone:
+            self.gone = True
+            if self.on_gone is not None:
+                self.on_gone(self.proc.poll())
 
     def _gone_message(self) -> str:
         return f"the run's writer has exited (code {self.proc.poll()})"
@@ -141,6 +149,8 @@ class RunWriter:
     def finish(self) -> WriterReport:
         """End the run's input and wait until the writer has committed it all; its report."""
         try:
+            if not self.gone:
+                self.outbox.flush()
             self.proc.stdin.close()
         except OSError:
             pass  # already gone: its exit code says so
