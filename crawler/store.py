@@ -405,8 +405,12 @@ class Store:
                 [*key, digest, row["title"], row["description"], row["tags"], row["packages"], row["faq"],
                  row["price"], row["score"], row["sells_reviews"], listing.capture_id, seen, seen],
             )
-            self._link_capture(listing.capture_id, marketplace=listing.marketplace,
-                               listing_id=listing.listing_id, content_hash=digest)
+            # The seller too: a seller is stored once per run from their listing pages (spiders/base.py), and
+            # every listing page is evidence of its seller.
+            link = {"marketplace": listing.marketplace, "listing_id": listing.listing_id, "content_hash": digest}
+            if listing.seller_id:
+                link["seller_id"] = listing.seller_id
+            self._link_capture(listing.capture_id, **link)
             if listing.flags:
                 # One statement run per flag, in order, as separate executes would.
                 self.db.conn.executemany(

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 import scrapy
 
 from crawler.distributed import parse_part, split_part
-from crawler.items import Listing
+from crawler.items import Listing, Seller
 
 
 def split_arg(value: Any) -> list[str]:
@@ -95,6 +95,7 @@ class MarketplaceSpider(scrapy.Spider):
         }
         self._flagger = None
         self.flag_worker = None  # crawler/flag_worker.py, when the crawl has one (from_crawler)
+        self._sellers_seen: set[str] = set()
 
     def known_listings(self) -> list[tuple[str, str]]:
         """(listing_id, url) of flagged listings already in the database, fetched
@@ -140,6 +141,15 @@ class MarketplaceSpider(scrapy.Spider):
 
             self._flagger = get_flagger()
         return self._flagger
+
+    def first_sighting(self, seller: Seller | None) -> Seller | None:
+        """A seller as a listing page shows it, the first time this run meets them; None after that.
+        Their other listing pages show the same, and each such page's capture is linked to the seller
+        through its listing (crawler/store.py). Sellers read from their own pages always go through."""
+        if seller is None or seller.seller_id in self._sellers_seen:
+            return None
+        self._sellers_seen.add(seller.seller_id)
+        return seller
 
     def closed(self, reason: str) -> None:
         if self.flag_worker is not None:

@@ -93,7 +93,8 @@ class ConfiguredSpider(MarketplaceSpider):
             if "images" in self.site.listing else [],
             fetched_at=utc_now(), side=self.site.side,
         )
-        yield Seller(self.marketplace, seller_id, canonical_url(seller_url) if seller_url else "")
+        if seller := self.first_sighting(Seller(self.marketplace, seller_id, canonical_url(seller_url) if seller_url else "")):
+            yield seller
         yield await self.judge(listing)
         if listing.sells_reviews and self.follow_sellers and seller_url:
             yield Request(seller_url, callback=self.parse_seller, cb_kwargs={"seller_id": seller_id})

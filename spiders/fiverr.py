@@ -83,7 +83,7 @@ class FiverrSpider(MarketplaceSpider):
             self.crawler.stats.inc_value("turfwatch/unparsed_gig")
             self.logger.error("No gig could be read from %s", response.url)
             return
-        seller = pages.seller_from_gig(data, self.base_url)
+        seller = self.first_sighting(pages.seller_from_gig(data, self.base_url))
         if seller is not None:
             yield seller
         yield await self.judge(listing)

@@ -52,7 +52,8 @@ class PeoplePerHourSpider(MarketplaceSpider):
             self.crawler.stats.inc_value("turfwatch/unparsed_listing")
             self.logger.error("No Hourlie could be read from %s", response.url)
             return
-        yield pages.seller_of(sel, listing, self.base_url)
+        if seller := self.first_sighting(pages.seller_of(sel, listing, self.base_url)):
+            yield seller
         yield await self.judge(listing)
         if listing.sells_reviews and self.follow_sellers:
             yield Request(pages.profile_url(self.base_url, listing.seller_id), callback=self.parse_profile)

@@ -57,7 +57,8 @@ class SeoclerksSpider(MarketplaceSpider):
             self.crawler.stats.inc_value("turfwatch/unparsed_listing")
             self.logger.error("No service could be read from %s", response.url)
             return
-        yield pages.seller_of(listing, self.base_url)
+        if seller := self.first_sighting(pages.seller_of(listing, self.base_url)):
+            yield seller
         yield await self.judge(listing)
         if listing.sells_reviews and self.follow_sellers:
             yield Request(pages.user_url(self.base_url, listing.seller_id), callback=self.parse_user)

@@ -94,3 +94,28 @@ def test_one_item_model_for_every_marketplace(demo_run):
         flagged = dict(conn.execute("SELECT marketplace, COUNT(*) FROM flags GROUP BY marketplace"))
     assert set(per) == set(flagged) and len(per) >= 6
     assert sides["freelancer"] == "buyer/buyer" and sides["seoclerks"] == "seller/seller"
+
+
+def test_a_seller_is_sent_once_per_run_and_every_listing_page_names_its_seller(demo_run):
+    """Sellers read from listing pages are stored once per run (spiders/base.py first_sighting); every listing
+    page's capture still names its seller, through its listing."""
+    import json
+
+    db, _ = demo_run
+    with sqlite3.connect(db) as conn:
+        unlinked = conn.execute(
+            """SELECT COUNT(*) FROM captures c JOIN listings l ON c.marketplace = l.marketplace
+               AND c.listing_id = l.listing_id WHERE l.seller_id IS NOT NULL AND c.seller_id IS NOT l.seller_id"""
+        ).fetchone()[0]
+        runs = conn.execute("SELECT id, spider, stats FROM runs").fetchall()
+        for run_id, spider, stats in runs:
+            sent = json.loads(stats).get("turfwatch/sellers", 0)
+            listing_pages, sellers, seller_pages = conn.execute(
+                """SELECT COUNT(listing_id), COUNT(DISTINCT CASE WHEN listing_id IS NOT NULL THEN seller_id END),
+                          COUNT(CASE WHEN listing_id IS NULL AND seller_id IS NOT NULL THEN 1 END)
+                   FROM captures WHERE run_id = ?""", [run_id]).fetchone()
+            assert sent <= sellers + seller_pages, (run_id, sent, sellers, seller_pages)
+            if spider == "fiverr":  # sellers with several gigs: once per run is fewer than once per page
+                assert sellers < listing_pages
+    assert unlinked == 0
+    assert len(runs) >= 6
