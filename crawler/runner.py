@@ -79,10 +79,11 @@ def run_crawls(crawls: list[tuple[str, dict[str, Any]]], *, settings: Settings) 
     finally:
         scrapy_logger.setLevel(scrapy_level)
         gc.unfreeze()
-    FlagWorker.close_shared()
-    for crawler, _ in entries:
-        if not crawler.turfwatch_writer.opened:  # the crawl failed before its run opened
-            crawler.turfwatch_writer.finish()
+        # Every crawl is done with the flag worker; a writer whose crawl never opened its run is not needed.
+        FlagWorker.close_shared()
+        for crawler, _ in entries:
+            if not crawler.turfwatch_writer.opened:
+                crawler.turfwatch_writer.finish()
     results = []
     for crawler, outcome in entries:
         stats = crawler.stats.get_stats() if crawler.stats else {}

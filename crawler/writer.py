@@ -329,8 +329,7 @@ def main() -> int:
     first = frames.batch()
     opened.set()
     if first is None:  # spawned for a crawl that never opened its run: nothing done, nothing wrong
-        sys.stdout.write(json.dumps(WriterReport().__dict__))
-        return 0
+        return _report(WriterReport())
     if first[0][0] != "open":
         print("crawler.writer: the first message must open a run", file=sys.stderr)
         return 2
@@ -346,8 +345,15 @@ def main() -> int:
     if frames.truncated:
         run._error("the last message", EOFError("cut off when the crawl stopped"))
     run.close()
-    sys.stdout.write(json.dumps(run.report.__dict__))
-    sys.stdout.flush()
+    return _report(run.report)
+
+
+def _report(report: WriterReport) -> int:
+    try:
+        sys.stdout.write(json.dumps(report.__dict__))
+        sys.stdout.flush()
+    except BrokenPipeError:
+        pass  # the crawl is gone (it died, or never asked): what was read is committed all the same
     return 0
 
 

@@ -27,9 +27,12 @@ class _Process:
         self.fail = fail
         self.built = []
         self.seen = {}
+        self.crawlers = []
 
     def create_crawler(self, spider):
-        return SimpleNamespace(signals=SimpleNamespace(connect=lambda *a, **k: None), stats=None)
+        crawler = SimpleNamespace(signals=SimpleNamespace(connect=lambda *a, **k: None), stats=None)
+        self.crawlers.append(crawler)
+        return crawler
 
     def crawl(self, crawler, **spider_args):
         # Tracked by the collector: an instance with a __dict__ holding a list.
@@ -54,8 +57,8 @@ def _root_level_restored():
     logging.root.setLevel(before)
 
 
-def _run(monkeypatch, fail=False) -> _Process:
-    process = _Process(fail)
+def _run(monkeypatch, fail=False, process=None) -> _Process:
+    process = process or _Process(fail)
     monkeypatch.setattr(runner, "CrawlerProcess", lambda settings: process)
     runner.run_crawls([("fiverr", {})], settings=Settings({"LOG_LEVEL": "INFO"}))
     return process
@@ -71,9 +74,13 @@ def test_what_was_built_before_the_crawl_is_frozen_while_it_runs_and_thawed_afte
 
 
 def test_a_failed_crawl_thaws_the_heap_too(monkeypatch):
+    process = _Process(fail=True)
     with pytest.raises(RuntimeError, match="reactor failed"):
-        _run(monkeypatch, fail=True)
+        _run(monkeypatch, process=process)
     assert gc.get_freeze_count() == 0
+    # ... and the run's writer spawned for it, whose run never opened, has been told to end and has ended.
+    (crawler,) = process.crawlers
+    assert crawler.turfwatch_writer.proc.poll() == 0
 
 
 def test_scrapy_builds_no_debug_records_below_log_level_and_its_level_comes_back(monkeypatch):
