@@ -57,7 +57,8 @@ class ConfiguredSpider(MarketplaceSpider):
         self.crawler.stats.inc_value("turfwatch/search_pages")
         links = self.site.search["listing_links"].values(view)
         for link in dict.fromkeys(links):
-            yield self.listing_request(response.urljoin(link))
+            if self.first_request(url := response.urljoin(link)):
+                yield self.listing_request(url)
         if page >= self.max_pages or not links:
             return
         nxt = self.site.search["next_page"].first(view) if "next_page" in self.site.search else None
@@ -97,7 +98,8 @@ class ConfiguredSpider(MarketplaceSpider):
             yield seller
         yield await self.judge(listing)
         if listing.sells_reviews and self.follow_sellers and seller_url:
-            yield Request(seller_url, callback=self.parse_seller, cb_kwargs={"seller_id": seller_id})
+            if self.first_request(seller_url):
+                yield Request(seller_url, callback=self.parse_seller, cb_kwargs={"seller_id": seller_id})
 
     def parse_seller(self, response: Response, seller_id: str):
         view = self._page(response)
@@ -108,4 +110,5 @@ class ConfiguredSpider(MarketplaceSpider):
                      member_since=get.get("member_since"),
                      listing_urls=[canonical_url(response.urljoin(u)) for u in links])
         for link in links:
-            yield self.listing_request(response.urljoin(link))
+            if self.first_request(url := response.urljoin(link)):
+                yield self.listing_request(url)

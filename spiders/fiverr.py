@@ -61,7 +61,8 @@ class FiverrSpider(MarketplaceSpider):
             self.logger.error("Search page announces %s results but none could be read: %s (markup changed?)",
                               page.total, response.url)
         for gig in page.gigs:
-            yield self.gig_request(gig.url, gig)
+            if self.first_request(gig.url):
+                yield self.gig_request(gig.url, gig)
         if page.has_more and query is not None and page.page < self.max_pages:
             yield Request(
                 pages.search_url(self.base_url, query, page.page + 1),
@@ -89,7 +90,9 @@ class FiverrSpider(MarketplaceSpider):
         yield await self.judge(listing)
         if listing.sells_reviews and self.follow_sellers:
             # All of a flagged seller's gigs are evidence, not only the ones search showed.
-            yield Request(pages.seller_url(self.base_url, listing.seller_id), callback=self.parse_seller)
+            url = pages.seller_url(self.base_url, listing.seller_id)
+            if self.first_request(url):
+                yield Request(url, callback=self.parse_seller)
 
     def parse_seller(self, response: Response):
         data = pages.props(response.text)
@@ -100,4 +103,5 @@ class FiverrSpider(MarketplaceSpider):
             return
         yield seller
         for url in seller.listing_urls:
-            yield self.gig_request(url)
+            if self.first_request(url):
+                yield self.gig_request(url)

@@ -36,7 +36,8 @@ class FreelancerSpider(MarketplaceSpider):
         self.crawler.stats.inc_value("turfwatch/search_pages")
         for project in found.projects:
             # One request per project: each listing gets its own capture as evidence.
-            yield self.project_request(project["id"])
+            if self.first_request(pages.project_api_url(self.base_url, project["id"])):
+                yield self.project_request(project["id"])
         offset += len(found.projects)
         more = offset < found.total if found.total is not None else len(found.projects) >= PAGE_SIZE
         if query is not None and found.projects and more and page < self.max_pages:
@@ -59,7 +60,9 @@ class FreelancerSpider(MarketplaceSpider):
             return
         yield await self.judge(listing)
         if listing.sells_reviews and self.follow_sellers:
-            yield Request(pages.user_api_url(self.base_url, listing.seller_id), callback=self.parse_user)
+            url = pages.user_api_url(self.base_url, listing.seller_id)
+            if self.first_request(url):
+                yield Request(url, callback=self.parse_user)
 
     def parse_user(self, response: Response):
         seller = pages.parse_user(pages.loads(response.body), self.base_url)

@@ -34,7 +34,8 @@ class PeoplePerHourSpider(MarketplaceSpider):
         found = pages.parse_list(response.text, response.url)
         self.crawler.stats.inc_value("turfwatch/search_pages")
         for url in found.urls:
-            yield self.hourlie_request(url)
+            if self.first_request(url):
+                yield self.hourlie_request(url)
         if found.next_url and page < self.max_pages:
             yield Request(found.next_url, callback=self.parse_list, cb_kwargs={"page": page + 1})
 
@@ -56,7 +57,9 @@ class PeoplePerHourSpider(MarketplaceSpider):
             yield seller
         yield await self.judge(listing)
         if listing.sells_reviews and self.follow_sellers:
-            yield Request(pages.profile_url(self.base_url, listing.seller_id), callback=self.parse_profile)
+            url = pages.profile_url(self.base_url, listing.seller_id)
+            if self.first_request(url):
+                yield Request(url, callback=self.parse_profile)
 
     def parse_profile(self, response: Response):
         seller = pages.parse_profile(response.text, response.url)
@@ -65,4 +68,5 @@ class PeoplePerHourSpider(MarketplaceSpider):
             return
         yield seller
         for url in seller.listing_urls:
-            yield self.hourlie_request(url)
+            if self.first_request(url):
+                yield self.hourlie_request(url)

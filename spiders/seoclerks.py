@@ -40,7 +40,8 @@ class SeoclerksSpider(MarketplaceSpider):
         if not cards.cards and b"listbit" not in response.body:
             self.logger.warning("No service cards on %s (markup changed?)", response.url)
         for card in cards.cards:
-            yield self.service_request(card.url, card)
+            if self.first_request(card.url):
+                yield self.service_request(card.url, card)
         if cards.next_url and page < self.max_pages:
             yield Request(cards.next_url, callback=self.parse_cards, cb_kwargs={"page": page + 1})
 
@@ -61,7 +62,9 @@ class SeoclerksSpider(MarketplaceSpider):
             yield seller
         yield await self.judge(listing)
         if listing.sells_reviews and self.follow_sellers:
-            yield Request(pages.user_url(self.base_url, listing.seller_id), callback=self.parse_user)
+            url = pages.user_url(self.base_url, listing.seller_id)
+            if self.first_request(url):
+                yield Request(url, callback=self.parse_user)
 
     def parse_user(self, response: Response):
         seller = pages.parse_user(response.text, response.url)
@@ -70,4 +73,5 @@ class SeoclerksSpider(MarketplaceSpider):
             return
         yield seller
         for url in seller.listing_urls:
-            yield self.service_request(url)
+            if self.first_request(url):
+                yield self.service_request(url)

@@ -119,3 +119,17 @@ def test_a_seller_is_sent_once_per_run_and_every_listing_page_names_its_seller(d
                 assert sellers < listing_pages
     assert unlinked == 0
     assert len(runs) >= 6
+
+
+def test_no_request_is_built_twice(demo_run):
+    """Repeats are skipped in the spiders (spiders/base.py first_request), before Scrapy builds them: its
+    dupefilter, which would drop them later, finds none in the demo's Fiverr crawl (235 before)."""
+    import json
+
+    db, _ = demo_run
+    with sqlite3.connect(db) as conn:
+        stats = {spider: json.loads(s) for spider, s in conn.execute("SELECT spider, stats FROM runs")}
+        pages = conn.execute("SELECT COUNT(*), COUNT(DISTINCT url) FROM captures WHERE marketplace = 'fiverr'").fetchone()
+    assert stats["fiverr"].get("dupefilter/filtered", 0) == 0
+    assert stats["fiverr"]["response_received_count"] > 250
+    assert pages[0] == pages[1]
