@@ -31,6 +31,8 @@ from crawler.frames import Frames, Outbox, encode, write_all
 from crawler.memory import peak_rss
 
 Verdict = tuple[str, float, bool, list[dict[str, Any]]]  # language, score, sells_reviews, flags
+# Loading spaCy and the rules takes seconds; a worker silent for this long is not going to start.
+READY_SECONDS = 300
 
 
 class FlagWorkerGone(RuntimeError):
@@ -99,6 +101,10 @@ class FlagWorker:
     def wait_ready(self) -> bool:
         """Wait until the worker has loaded its flagger; False if it never will."""
         if not self.ready and not self.gone:
+            if not select.select([self.proc.stdout], [], [], READY_SECONDS)[0]:
+                self.proc.kill()
+                self._gone(f"did not start within {READY_SECONDS} s")
+                return False
             batch = self.frames.batch()
             if batch and len(batch) == 1 and batch[0][0] == "ready":
                 self.ready, self.rules_version = True, batch[0][1]

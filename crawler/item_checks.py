@@ -8,7 +8,7 @@ every item anyway and is idle most of the time, so it runs them on the other cor
 crawl adds them to its stats before the health checks run (`add_to_stats`).
 
 The writer runs Spidermon's code itself, on a stand-in crawler: a copy of the crawl's Spidermon settings and a
-Scrapy stats collector of its own.
+stats collector of its own (crawler/stats.py).
 """
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ from typing import Any
 
 from scrapy.exceptions import NotConfigured
 from scrapy.settings import Settings
-from scrapy.statscollectors import StatsCollector
 from spidermon.contrib.scrapy.extensions import Spidermon
 from spidermon.utils.field_coverage import calculate_field_coverage
 
+from crawler.stats import CrawlStats
 from crawler.validation import ValidationPipeline
 
 # Counted by the run's writer instead of the crawl. SPIDERMON_ADD_FIELD_COVERAGE stays off: it would count
@@ -53,7 +53,7 @@ class ItemChecks:
 
     def __init__(self, settings: dict[str, Any]):
         crawler = SimpleNamespace(settings=Settings(settings))
-        crawler.stats = StatsCollector(crawler)
+        crawler.stats = CrawlStats(crawler)  # the crawl's own collector, without Scrapy's per-call detour
         self.stats = crawler.stats
         try:
             self.validation = ValidationPipeline.from_crawler(crawler)  # a pass-through when Spidermon is off

@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 import scrapy
 
 from crawler.distributed import parse_part, split_part
+from crawler.flag_worker import FlagWorker, FlagWorkerGone, verdict
 from crawler.items import Listing, Seller
 
 
@@ -123,8 +124,6 @@ class MarketplaceSpider(scrapy.Spider):
         # The flagger is ready before the engine opens, not on the first gig page:
         # no request waits on it, and the run's clock measures crawling.
         if crawler.settings.getbool("TURFWATCH_FLAG_WORKER"):
-            from crawler.flag_worker import FlagWorker
-
             worker = FlagWorker.shared()
             if worker.wait_ready():
                 spider.flag_worker = worker
@@ -170,8 +169,6 @@ class MarketplaceSpider(scrapy.Spider):
         """Flag the listing in place; the spider needs the verdict to decide whom to follow. The flag worker
         judges it when the crawl has one (crawler/flag_worker.py); this process does when it has none, or
         once it has gone."""
-        from crawler.flag_worker import FlagWorkerGone, verdict
-
         fields = {"title": listing.title, "description": listing.description, "tags": listing.tags,
                   "packages": listing.packages, "faq": listing.faq}
         result = None

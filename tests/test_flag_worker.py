@@ -81,6 +81,19 @@ def test_a_worker_that_never_starts_says_so():
     worker.close()
 
 
+def test_a_worker_that_stays_silent_is_given_up(monkeypatch):
+    from crawler import flag_worker
+
+    monkeypatch.setattr(flag_worker, "READY_SECONDS", 0.2)
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE)
+    worker = FlagWorker(proc)
+    assert not worker.wait_ready()
+    assert "did not start within 0.2 s" in worker.gone
+    worker.close()  # it was killed: closing does not wait for its sleep
+    assert proc.returncode is not None
+
+
 def _flags_by_listing(db: Path) -> dict:
     with sqlite3.connect(db) as conn:
         return {row[0]: row[1:] for row in conn.execute(
