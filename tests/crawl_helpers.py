@@ -134,9 +134,9 @@ def need_binary(name: str, install: str) -> str:
     pytest.skip(message)
 
 
-class WriterKiller:
-    """Crawl extension for tests (`-s EXTENSIONS=...`): kills the run's writer process at the 20th response
-    and waits until it is gone, so every later capture or item finds it dead."""
+class _ChildKiller:
+    """Crawl extension for tests (`-s EXTENSIONS=...`): kills one of the crawl's child processes at the 20th
+    response and waits until it is gone, so everything sent to it later finds it dead."""
 
     AT = 20
 
@@ -153,38 +153,31 @@ class WriterKiller:
         return ext
 
     def response_received(self, response, request, spider):
+        self.responses += 1
+        if self.responses == self.AT:
+            proc = self.child()
+            proc.kill()
+            proc.wait()
+
+    def child(self) -> subprocess.Popen:
+        raise NotImplementedError
+
+
+class WriterKiller(_ChildKiller):
+    """Kills the run's writer (crawler/writer.py)."""
+
+    def child(self) -> subprocess.Popen:
         from crawler.pipelines import StorePipeline
 
-        self.responses += 1
-        if self.responses == self.AT:
-            writer = self.crawler.get_item_pipeline(StorePipeline).writer
-            writer.proc.kill()
-            writer.proc.wait()
+        return self.crawler.get_item_pipeline(StorePipeline).writer.proc
 
 
-class FlagWorkerKiller:
-    """Crawl extension for tests (`-s EXTENSIONS=...`): kills the crawl's flag worker at the 20th response
-    and waits until it is gone, so every later listing finds it dead."""
+class FlagWorkerKiller(_ChildKiller):
+    """Kills the crawl's flag worker (crawler/flag_worker.py)."""
 
-    AT = 20
-
-    def __init__(self, crawler):
-        self.responses = 0
-
-    @classmethod
-    def from_crawler(cls, crawler):
-        from scrapy import signals
-
-        ext = cls(crawler)
-        crawler.signals.connect(ext.response_received, signal=signals.response_received)
-        return ext
-
-    def response_received(self, response, request, spider):
+    def child(self) -> subprocess.Popen:
         from crawler.flag_worker import FlagWorker
 
-        self.responses += 1
-        if self.responses == self.AT:
-            worker = FlagWorker.ready_shared()
-            assert worker is not None, "the crawl has no flag worker"
-            worker.proc.kill()
-            worker.proc.wait()
+        worker = FlagWorker.ready_shared()
+        assert worker is not None, "the crawl has no flag worker"
+        return worker.proc
