@@ -64,9 +64,9 @@ def run_crawls(crawls: list[tuple[str, dict[str, Any]]], *, settings: Settings) 
         # builds the spiders; StorePipeline gives it its run.
         crawler.turfwatch_writer = RunWriter.spawn()
         process.crawl(crawler, **(spider_args or {}))
-    # The spiders and their flagger are built by now, and the spaCy pipeline lives as long as the crawl.
-    # Each full collection walked all of it again: about 120 ms a time, 8% of a demo crawl. Frozen objects
-    # are left out of collections until unfreeze (garbage among them waits until then).
+    # The spiders are built by now, and what they built lives as long as the crawl (the spaCy pipeline too, when
+    # flagging is not in its worker). Each full collection walked all of it again: about 120 ms a time, 8% of a
+    # demo crawl. Frozen objects are left out of collections until unfreeze (garbage among them waits until then).
     gc.freeze()
     # Scrapy filters by LOG_LEVEL at its handler and sets the root logger to NOTSET (again as each crawl
     # starts), so every DEBUG line ("Crawled ...", "Scraped from ...": about three a page) was built as a
