@@ -14,10 +14,12 @@ class ImmediateDatabase(sqlite_utils.Database):
     timeout. BEGIN IMMEDIATE waits its turn (up to the busy timeout) instead, so
     overlapping runs serialise their writes rather than lose items."""
 
+    _savepoints = 0  # open savepoints: their names
+
     @contextlib.contextmanager
     def atomic(self) -> Iterator["ImmediateDatabase"]:
         if self.conn.in_transaction:
-            with super().atomic():  # nested: a savepoint
+            with self._savepoint():
                 yield self
             return
         # sqlite-utils' own atomic(), with BEGIN IMMEDIATE for its BEGIN.
@@ -34,3 +36,24 @@ class ImmediateDatabase(sqlite_utils.Database):
                 # Left open, the failed transaction would swallow every later atomic() as a savepoint.
                 self.rollback()
                 raise
+
+    @contextlib.contextmanager
+    def _savepoint(self) -> Iterator[None]:
+        """A nested atomic(): a savepoint, as sqlite-utils makes one, named by its depth. sqlite-utils names
+        each with secrets.token_hex, an os.urandom call for every item the run's writer stores; a name only
+        has to differ from those of the savepoints still open."""
+        self._savepoints += 1
+        name = f"turfwatch_{self._savepoints}"
+        self.conn.execute(f"SAVEPOINT {name}")
+        try:
+            yield
+        except BaseException:
+            # An error that ended the whole transaction (a RAISE(ROLLBACK) trigger) took the savepoint with it.
+            if self.conn.in_transaction:
+                self.conn.execute(f"ROLLBACK TO SAVEPOINT {name}")
+                self.conn.execute(f"RELEASE SAVEPOINT {name}")
+            raise
+        else:
+            self.conn.execute(f"RELEASE SAVEPOINT {name}")
+        finally:
+            self._savepoints -= 1
