@@ -22,12 +22,11 @@ from __future__ import annotations
 import asyncio
 import os
 import select
-import signal
 import subprocess
 import sys
 from typing import Any
 
-from crawler.frames import Frames, Outbox, encode, write_all
+from crawler.frames import Frames, Outbox, encode, ignore_stop_signals, spawn_child, write_all
 from crawler.memory import peak_rss
 
 Verdict = tuple[str, float, bool, list[dict[str, Any]]]  # language, score, sells_reviews, flags
@@ -71,10 +70,7 @@ class FlagWorker:
 
     @classmethod
     def spawn(cls) -> FlagWorker:
-        # The child finds this process's modules where this process found them (a Scrapyd egg included).
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
-        proc = subprocess.Popen([sys.executable, "-m", "crawler.flag_worker"], stdin=subprocess.PIPE,
-                                stdout=subprocess.PIPE, env=env, start_new_session=True)
+        proc = spawn_child("crawler.flag_worker")
         # Writes never block: a full pipe is waited out while reading verdicts (see _write).
         os.set_blocking(proc.stdin.fileno(), False)
         return cls(proc)
@@ -185,8 +181,7 @@ class FlagWorker:
 
 
 def main() -> int:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    ignore_stop_signals()
     # Frames go out on a descriptor of their own; anything a library prints goes to stderr, not into them.
     out = os.dup(sys.stdout.fileno())
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())

@@ -1,4 +1,5 @@
-"""Messages between the crawl and its child processes (the run's writer, the flag worker) over a pipe.
+"""The crawl's child processes (the run's writer, the flag worker): how they start, and the messages between
+them and the crawl over a pipe.
 
 Each message is pickled (the children are our own, fed by their parent alone) in a frame of an 8-byte length
 and the pickle. One pipe keeps the order in which messages were written.
@@ -10,12 +11,39 @@ import asyncio
 import os
 import pickle
 import select
+import signal
 import struct
+import subprocess
+import sys
 from collections.abc import Callable
 
 LENGTH = struct.Struct("<Q")
-# How much is read at a time: the size the crawl's pipes are grown to (crawler/writer.py).
-READ_BYTES = 1 << 20
+# What a grown pipe holds (Linux; the default is 64 KiB), and how much is read at a time.
+PIPE_BYTES = 1 << 20
+
+
+def spawn_child(module: str, *, grow_input: bool = False) -> subprocess.Popen:
+    """`python -m module` with pipes to its stdin and stdout, in a session of its own, so that a Ctrl-C or a
+    service stop reaches only the crawl, which then ends the child's input. `grow_input`: room in the pipe
+    for a burst of messages while the child starts or waits (PIPE_BYTES)."""
+    # The child finds this process's modules where this process found them (a Scrapyd egg included).
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+    proc = subprocess.Popen([sys.executable, "-m", module], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            env=env, start_new_session=True)
+    if grow_input:
+        try:
+            import fcntl
+
+            fcntl.fcntl(proc.stdin.fileno(), fcntl.F_SETPIPE_SZ, PIPE_BYTES)
+        except (ImportError, AttributeError, OSError):
+            pass  # not Linux, or above the system's limit: the default pipe is only smaller
+    return proc
+
+
+def ignore_stop_signals() -> None:
+    """In a child: SIGINT and SIGTERM are for the crawl, which stops gracefully and then ends our input."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
 def encode(message) -> memoryview:
@@ -86,7 +114,7 @@ class Frames:
 
     def read(self) -> bool:
         """Read what is there (waiting for some); False at the end of input."""
-        chunk = os.read(self.fd, READ_BYTES)
+        chunk = os.read(self.fd, PIPE_BYTES)
         if not chunk:
             # A sender killed while it wrote leaves half a message: it was never handed over.
             self.truncated = bool(self.buffer)

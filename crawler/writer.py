@@ -27,7 +27,6 @@ from __future__ import annotations
 import json
 import os
 import queue
-import signal
 import subprocess
 import sys
 import threading
@@ -36,12 +35,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from crawler.frames import READ_BYTES, Frames, Outbox, write_all
+from crawler.frames import Frames, Outbox, ignore_stop_signals, spawn_child, write_all
 from crawler.items import Listing, Removal, Seller
 from crawler.memory import peak_rss
 
-# Room in the pipe for a burst of pages while the writer starts or waits for a lock (Linux; the default is 64 KiB).
-_PIPE_BYTES = READ_BYTES
 # Errors reported in full; beyond these, only counted.
 _MAX_REPORTED_ERRORS = 100
 
@@ -94,17 +91,8 @@ class RunWriter:
     def spawn(cls, on_gone: Callable[[int | None], None] | None = None) -> "RunWriter":
         """A writer process that has no run yet (`open` gives it one). Spawned before the crawl builds its
         spiders (crawler/runner.py), it has done its imports, about a second of CPU, before the first page."""
-        # The child finds this process's modules where this process found them (a Scrapyd egg included).
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
-        proc = subprocess.Popen([sys.executable, "-m", "crawler.writer"], stdin=subprocess.PIPE,
-                                stdout=subprocess.PIPE, env=env, start_new_session=True)
-        try:
-            import fcntl
-
-            fcntl.fcntl(proc.stdin.fileno(), fcntl.F_SETPIPE_SZ, _PIPE_BYTES)
-        except (ImportError, AttributeError, OSError):
-            pass  # not Linux, or above the system's limit: the default pipe is only smaller
-        return cls(proc, on_gone)
+        # A grown pipe: the crawl's pages keep coming while the writer starts or waits for a lock.
+        return cls(spawn_child("crawler.writer", grow_input=True), on_gone)
 
     def open(self, db_path: str | Path, run_id: int | None, checks: dict | None = None) -> None:
         """Give the writer its run: `run_id` of the store at `db_path`, with these item checks (or none)."""
@@ -317,8 +305,7 @@ def _warm_up(opened: threading.Event) -> None:
 
 
 def main() -> int:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    ignore_stop_signals()
     # The crawl's first pages fill the pipe within a fraction of a second, so the writer must start fast.
     # sqlite-utils imports numpy, if it can, only to map numpy types to columns; the writer stores none,
     # and the import was 130 ms of its 240 ms start.
