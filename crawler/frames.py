@@ -56,8 +56,8 @@ class Outbox:
     everything a turn produced (a page's capture and its items), not once per message. Waking a sleeping
     process costs the crawl more than the write itself. Outside a running loop each send is written at once.
 
-    `write(view)` writes a whole buffer (it may block or raise OSError); `failed(exc)` hears of an OSError
-    that came up in a write the loop made, where no caller can catch it."""
+    `write(view)` writes a whole buffer (it may block or raise OSError); `failed(exc)` hears of any OSError
+    a send's write raised, whether the loop made the write or the send itself."""
 
     def __init__(self, write: Callable[[memoryview], None], failed: Callable[[OSError], None]):
         self.write = write
@@ -71,18 +71,18 @@ class Outbox:
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
-            self.flush()
+            self._flush_reporting()
         else:
-            loop.call_soon(self._flush_in_loop)
+            loop.call_soon(self._flush_reporting)
 
     def flush(self) -> None:
-        """Write what is pending now."""
+        """Write what is pending now (an OSError is the caller's)."""
         if self.pending:
             data = memoryview(b"".join(self.pending))
             self.pending.clear()
             self.write(data)
 
-    def _flush_in_loop(self) -> None:
+    def _flush_reporting(self) -> None:
         try:
             self.flush()
         except OSError as exc:

@@ -114,11 +114,9 @@ class RunWriter:
     def _send(self, message: tuple) -> None:
         if self.gone:
             raise WriterGone(self._gone_message())
-        try:
-            self.outbox.send(message)
-        except OSError as exc:  # written at once, outside the event loop
-            self._failed(exc)
-            raise WriterGone(self._gone_message()) from exc
+        self.outbox.send(message)
+        if self.gone:  # written at once (outside the event loop), and the write found the writer gone
+            raise WriterGone(self._gone_message())
 
     def _write(self, view: memoryview) -> None:
         # A full pipe blocks the crawl here until the writer catches up: memory stays bounded.
