@@ -9,6 +9,7 @@ from scrapy import signals
 from scrapy.exceptions import DropItem
 from scrapy.utils.defer import deferred_from_coro
 
+from crawler.flag_worker import FlagWorker
 from crawler.health import DEGRADED_PREFIX, degraded_reasons
 from crawler.item_checks import add_to_stats, checks_settings, field_coverage
 from crawler.items import Listing, Removal, Seller
@@ -104,8 +105,12 @@ class StorePipeline:
     def spider_closed(self, spider, reason: str) -> None:
         if self.store is None:
             return
-        # This process's peak so far; its writer's and its flag worker's are their own stats.
+        # The run's memory is three processes' (crawler/memory.py): this one's peak so far, its flag worker's
+        # (alive until every crawl of the process is done) and its writer's (from its report).
         self.crawler.stats.set_value("turfwatch/max_rss", peak_rss())
+        worker = FlagWorker.ready_shared()
+        if worker is not None:
+            self.crawler.stats.set_value("turfwatch/flag_worker/max_rss", worker.max_rss())
         stats = self.crawler.stats.get_stats()
         errors = stats.get("log_count/ERROR", 0) + stats.get("spider_exceptions/count", 0)
         # A run that did not finish on its own is not healthy, whatever it stored.

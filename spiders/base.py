@@ -160,11 +160,6 @@ class MarketplaceSpider(scrapy.Spider):
         self._sellers_seen.add(seller.seller_id)
         return seller
 
-    def closed(self, reason: str) -> None:
-        if self.flag_worker is not None:
-            # Its peak so far: the crawl's memory is its own, its writer's and its flag worker's.
-            self.crawler.stats.set_value("turfwatch/flag_worker/max_rss", self.flag_worker.max_rss())
-
     async def judge(self, listing: Listing) -> Listing:
         """Flag the listing in place; the spider needs the verdict to decide whom to follow. The flag worker
         judges it when the crawl has one (crawler/flag_worker.py); this process does when it has none, or
