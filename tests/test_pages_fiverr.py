@@ -87,11 +87,11 @@ def test_huge_urls_are_canonical_but_not_remembered():
     from crawler.pages import common
 
     huge = f"/seller/{'x' * 100_000}?pos=1"
-    before = common._cached_canonical_url.cache_info().currsize
+    before = common.canonical_url.cache_info().currsize
     assert canonical_url(huge, BASE) == f"{BASE}/seller/{'x' * 100_000}"
-    assert common._cached_canonical_url.cache_info().currsize == before
+    assert common.canonical_url.cache_info().currsize == before
     assert canonical_url("/seller/gig-only-here?pos=2", BASE) == f"{BASE}/seller/gig-only-here"
-    assert common._cached_canonical_url.cache_info().currsize == before + 1
+    assert common.canonical_url.cache_info().currsize == before + 1
 
 
 GIG_PAGE = {

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import re
-from functools import lru_cache
+from collections.abc import Callable
+from functools import lru_cache, wraps
 from typing import Any
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
@@ -84,23 +85,32 @@ def html_to_text(html: str | None) -> str:
 CACHED_URL_CHARS = 2083
 
 
+def url_cache(maxsize: int) -> Callable[[Callable[..., str]], Callable[..., str]]:
+    """Remember what a function of URL parts (str or None arguments) answers, as a crawl meets most URLs more
+    than once; unless its arguments together are longer than CACHED_URL_CHARS."""
+    def decorate(function: Callable[..., str]) -> Callable[..., str]:
+        cached = lru_cache(maxsize=maxsize)(function)
+
+        @wraps(function)
+        def call(*parts: str | None) -> str:
+            if sum(len(part) for part in parts if part) <= CACHED_URL_CHARS:
+                return cached(*parts)
+            return function(*parts)
+
+        call.cache_info = cached.cache_info
+        return call
+    return decorate
+
+
+@url_cache(maxsize=8192)
 def canonical_url(url: str, base: str | None = None) -> str:
     """Absolute URL without query, fragment or trailing slash: tracking parameters
     (context_referrer, pos, funnel, imp_id, ...) would otherwise make one listing many."""
-    if len(url) + len(base or "") <= CACHED_URL_CHARS:
-        return _cached_canonical_url(url, base)  # a crawl meets most URLs more than once
-    return _canonical_url(url, base)
-
-
-def _canonical_url(url: str, base: str | None) -> str:
     if base:
         url = urljoin(base, url)
     parts = urlsplit(url)
     path = parts.path.rstrip("/") or "/"
     return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), path, "", ""))
-
-
-_cached_canonical_url = lru_cache(maxsize=8192)(_canonical_url)
 
 
 def dig(data: Any, *path: str | int, default: Any = None) -> Any:

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any, Iterator
 from urllib.parse import quote, urlencode, urljoin, urlsplit
 
 from crawler.items import Listing, Seller, utc_now
 from crawler.pages.common import (
-    CACHED_URL_CHARS,
     canonical_url,
     clean_text,
     dig,
@@ -18,6 +16,7 @@ from crawler.pages.common import (
     html_to_text,
     to_float,
     to_int,
+    url_cache,
 )
 
 MARKETPLACE = "fiverr"
@@ -63,18 +62,10 @@ def search_url(base_url: str, query: str, page: int = 1) -> str:
     return urljoin(base_url, "/search/gigs?" + urlencode(params))
 
 
+@url_cache(maxsize=4096)  # every gig page names its seller
 def seller_url(base_url: str, seller_name: str) -> str:
     """Profile URL; the name is seller-controlled, so it is quoted, never trusted as a path."""
-    if len(base_url) + len(seller_name) <= CACHED_URL_CHARS:
-        return _cached_seller_url(base_url, seller_name)  # every gig page names its seller
-    return _seller_url(base_url, seller_name)
-
-
-def _seller_url(base_url: str, seller_name: str) -> str:
     return urljoin(base_url + "/", quote(seller_name, safe=""))
-
-
-_cached_seller_url = lru_cache(maxsize=4096)(_seller_url)
 
 
 def display_title(title: str) -> str:
