@@ -93,7 +93,7 @@ def url_cache(maxsize: int) -> Callable[[Callable[..., str]], Callable[..., str]
 
         @wraps(function)
         def call(*parts: str | None) -> str:
-            if sum(len(part) for part in parts if part) <= CACHED_URL_CHARS:
+            if sum(map(len, filter(None, parts))) <= CACHED_URL_CHARS:
                 return cached(*parts)
             return function(*parts)
 
