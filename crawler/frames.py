@@ -22,14 +22,29 @@ LENGTH = struct.Struct("<Q")
 PIPE_BYTES = 1 << 20
 
 
+# How much lower the children's CPU priority is than the crawl's. The crawl sets the pace: its children only
+# work through what it sends them, and the pipes hold a backlog. On a busy machine the crawl runs first.
+CHILD_NICE = 5
+# Popen's own process group (Python 3.11+); before it, a session of its own does as much for signals.
+_OWN_GROUP = {"process_group": 0} if sys.version_info >= (3, 11) else {"start_new_session": True}
+
+
 def spawn_child(module: str, *, grow_input: bool = False) -> subprocess.Popen:
-    """`python -m module` with pipes to its stdin and stdout, in a session of its own, so that a Ctrl-C or a
-    service stop reaches only the crawl, which then ends the child's input. `grow_input`: room in the pipe
-    for a burst of messages while the child starts or waits (PIPE_BYTES)."""
+    """`python -m module` with pipes to its stdin and stdout, CHILD_NICE below the crawl.
+
+    The child has a process group of its own, so that a Ctrl-C reaches only the crawl, which then ends the
+    child's input. It stays in the crawl's session: Linux's scheduler (autogroup) gives every session an
+    equal share of the CPU, so a child in a session of its own took as much CPU as the crawl it serves.
+    `grow_input`: room in the pipe for a burst of messages while the child starts or waits (PIPE_BYTES)."""
     # The child finds this process's modules where this process found them (a Scrapyd egg included).
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
     proc = subprocess.Popen([sys.executable, "-m", module], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            env=env, start_new_session=True)
+                            env=env, **_OWN_GROUP)
+    try:
+        # Set here, not by the child: its start (imports) already competes with the crawl's.
+        os.setpriority(os.PRIO_PROCESS, proc.pid, os.getpriority(os.PRIO_PROCESS, 0) + CHILD_NICE)
+    except (AttributeError, OSError):
+        pass  # no priorities here (not Unix), or the child is gone already: its pipe will say so
     if grow_input:
         try:
             import fcntl
@@ -41,9 +56,13 @@ def spawn_child(module: str, *, grow_input: bool = False) -> subprocess.Popen:
 
 
 def ignore_stop_signals() -> None:
-    """In a child: SIGINT and SIGTERM are for the crawl, which stops gracefully and then ends our input."""
+    """In a child: SIGINT and SIGTERM are for the crawl, which stops gracefully and then ends our input.
+    SIGTTOU would stop a child in a background group that writes to a terminal (`stty tostop`) while the
+    crawl waits for it: its traceback is printed instead."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    if hasattr(signal, "SIGTTOU"):
+        signal.signal(signal.SIGTTOU, signal.SIG_IGN)
 
 
 def encode(message) -> memoryview:
