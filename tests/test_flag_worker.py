@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -14,6 +16,7 @@ import pytest
 
 from crawler.demo.content import DATA_DIR, _read_jsonl
 from crawler.flag_worker import FlagWorker, FlagWorkerGone, verdict
+from crawler.frames import CHILD_NICE
 from crawler.flagging import get_flagger
 from tests.conftest import ROOT
 
@@ -59,6 +62,25 @@ def test_a_huge_listing_among_many_does_not_stall_the_pipes(worker):
     flagger = get_flagger()
     assert got[30] == verdict(flagger.judge(huge)) and got[30][2]
     assert got[:30] + got[31:] == [verdict(flagger.judge(fields)) for fields in listings]
+
+
+def _ignored_signals(pid: int) -> int:
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(re.search(r"^SigIgn:\s*([0-9a-f]+)$", status, re.M).group(1), 16)
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc (Linux)")
+def test_the_worker_leaves_stop_signals_to_the_crawl_and_gives_way_to_it(worker):
+    assert worker.wait_ready()  # it has set itself up before saying so
+    pid = worker.proc.pid
+    stop = sum(1 << (sig - 1) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGTTOU))
+    # A signal this process ignores is ignored by its children from the start: only the others prove anything.
+    assert stop & ~_ignored_signals(os.getpid()), "this test's process ignores every stop signal already"
+    assert _ignored_signals(pid) & stop == stop
+    # Its own process group (a Ctrl-C is for the crawl's), in the crawl's session (one autogroup), below it.
+    assert os.getpgid(pid) == pid != os.getpgid(0)
+    assert os.getsid(pid) == os.getsid(0)
+    assert os.getpriority(os.PRIO_PROCESS, pid) == min(19, os.getpriority(os.PRIO_PROCESS, 0) + CHILD_NICE)
 
 
 def test_a_dead_worker_fails_every_listing_with_flag_worker_gone(worker):
