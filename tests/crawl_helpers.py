@@ -134,6 +134,18 @@ def need_binary(name: str, install: str) -> str:
     pytest.skip(message)
 
 
+def assert_crawl_child(pid: int) -> None:
+    """A child of the crawl (crawler/frames.py spawn_child): a process group of its own, so a Ctrl-C is for the
+    crawl's; the crawl's session, so Linux's autogroup scheduler weighs it with the crawl (Python 3.11+; before,
+    it has a session of its own); CHILD_NICE below the crawl."""
+    from crawler.frames import CHILD_NICE
+
+    assert os.getpgid(pid) == pid != os.getpgid(0)
+    if sys.version_info >= (3, 11):
+        assert os.getsid(pid) == os.getsid(0)
+    assert os.getpriority(os.PRIO_PROCESS, pid) == min(19, os.getpriority(os.PRIO_PROCESS, 0) + CHILD_NICE)
+
+
 class _ChildKiller:
     """Crawl extension for tests (`-s EXTENSIONS=...`): kills one of the crawl's child processes at the 20th
     response and waits until it is gone, so everything sent to it later finds it dead."""

@@ -16,9 +16,9 @@ import pytest
 
 from crawler.demo.content import DATA_DIR, _read_jsonl
 from crawler.flag_worker import FlagWorker, FlagWorkerGone, verdict
-from crawler.frames import CHILD_NICE
 from crawler.flagging import get_flagger
 from tests.conftest import ROOT
+from tests.crawl_helpers import assert_crawl_child
 
 FIELDS = ("title", "description", "tags", "packages", "faq")
 
@@ -77,10 +77,7 @@ def test_the_worker_leaves_stop_signals_to_the_crawl_and_gives_way_to_it(worker)
     # A signal this process ignores is ignored by its children from the start: only the others prove anything.
     assert stop & ~_ignored_signals(os.getpid()), "this test's process ignores every stop signal already"
     assert _ignored_signals(pid) & stop == stop
-    # Its own process group (a Ctrl-C is for the crawl's), in the crawl's session (one autogroup), below it.
-    assert os.getpgid(pid) == pid != os.getpgid(0)
-    assert os.getsid(pid) == os.getsid(0)
-    assert os.getpriority(os.PRIO_PROCESS, pid) == min(19, os.getpriority(os.PRIO_PROCESS, 0) + CHILD_NICE)
+    assert_crawl_child(pid)
 
 
 def test_a_dead_worker_fails_every_listing_with_flag_worker_gone(worker):

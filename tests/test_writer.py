@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from crawler.frames import CHILD_NICE
 from crawler.items import Listing, Removal, Seller
 from crawler.store import Store
 from crawler.writer import RunWriter, WriterGone
+from tests.crawl_helpers import assert_crawl_child
 
 
 def _listing(i: int, **fields) -> Listing:
@@ -82,12 +82,7 @@ def test_a_writer_that_died_stops_the_run_once_and_says_so(tmp_path):
 
 def test_the_writer_is_out_of_reach_of_a_ctrl_c_meant_for_the_crawl_and_gives_way_to_it(tmp_path):
     writer = RunWriter.start(tmp_path / "t.db", None)
-    pid = writer.proc.pid
-    # Its own process group: the terminal's SIGINT goes to the crawl's group only.
-    assert os.getpgid(pid) == pid != os.getpgid(0)
-    # The crawl's session, so Linux's autogroup scheduler does not give it a share of its own.
-    assert os.getsid(pid) == os.getsid(0)
-    assert os.getpriority(os.PRIO_PROCESS, pid) == min(19, os.getpriority(os.PRIO_PROCESS, 0) + CHILD_NICE)
+    assert_crawl_child(writer.proc.pid)
     assert writer.finish().complete
 
 
