@@ -10,8 +10,8 @@ A listing now costs the crawl a small pickle each way.
 - Verdicts come back in the order the listings went, each with the number its listing was sent under.
 - A worker that dies, or never starts, costs no listing: the spider judges in its own process from then on
   (`FlagWorkerGone`) and logs why.
-- Its input ending ends it. It ignores SIGINT and SIGTERM and has its own session, like the run's writer:
-  a Ctrl-C is for the crawl, which stops gracefully.
+- Its input ending ends it. It ignores SIGINT and SIGTERM and has a process group of its own, like the
+  run's writer (crawler/frames.py): a Ctrl-C is for the crawl, which stops gracefully.
 
 Messages are pickled frames (crawler/frames.py): (number, listing fields) in; (number, verdict, error) out,
 the verdict being what `verdict()` makes of a Judgement.

@@ -14,7 +14,7 @@ class ImmediateDatabase(sqlite_utils.Database):
     timeout. BEGIN IMMEDIATE waits its turn (up to the busy timeout) instead, so
     overlapping runs serialise their writes rather than lose items."""
 
-    _savepoints = 0  # open savepoints: their names
+    _savepoints = 0  # how many savepoints are open: the next one is named by its depth
 
     @contextlib.contextmanager
     def atomic(self) -> Iterator["ImmediateDatabase"]:

@@ -16,8 +16,8 @@ What it keeps, and when:
   held in memory, never what it had handed over.
 - It also runs the run's item checks that only count (validation and field coverage, crawler/item_checks.py),
   in a thread of its own, and reports their counts with the rest.
-- It ignores SIGINT and SIGTERM and runs in its own session: a Ctrl-C or a service stop is for the crawl,
-  which then stops gracefully and closes the pipe.
+- It ignores SIGINT and SIGTERM and has a process group of its own (crawler/frames.py): a Ctrl-C or a
+  service stop is for the crawl, which then stops gracefully and closes the pipe.
 
 Messages are pickled frames (crawler/frames.py).
 """
