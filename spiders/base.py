@@ -151,6 +151,14 @@ class MarketplaceSpider(scrapy.Spider):
         self._requested.add(url)
         return True
 
+    def seller_request(self, listing: Listing, seller_url: str | None, callback, **cb_kwargs) -> scrapy.Request | None:
+        """The request for the page of a flagged listing's seller: all of a flagged seller's listings are
+        evidence, not only those search showed. None when the listing is not flagged, following is off, or
+        this run has asked for that page already."""
+        if listing.sells_reviews and self.follow_sellers and seller_url and self.first_request(seller_url):
+            return scrapy.Request(seller_url, callback=callback, cb_kwargs=cb_kwargs)
+        return None
+
     def first_sighting(self, seller: Seller | None) -> Seller | None:
         """A seller as a listing page shows it, the first time this run meets them; None after that.
         Their other listing pages show the same, and each such page's capture is linked to the seller

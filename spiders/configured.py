@@ -97,9 +97,8 @@ class ConfiguredSpider(MarketplaceSpider):
         if seller := self.first_sighting(Seller(self.marketplace, seller_id, canonical_url(seller_url) if seller_url else "")):
             yield seller
         yield await self.judge(listing)
-        if listing.sells_reviews and self.follow_sellers and seller_url:
-            if self.first_request(seller_url):
-                yield Request(seller_url, callback=self.parse_seller, cb_kwargs={"seller_id": seller_id})
+        if request := self.seller_request(listing, seller_url, self.parse_seller, seller_id=seller_id):
+            yield request
 
     def parse_seller(self, response: Response, seller_id: str):
         view = self._page(response)

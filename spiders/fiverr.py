@@ -88,11 +88,9 @@ class FiverrSpider(MarketplaceSpider):
         if seller is not None:
             yield seller
         yield await self.judge(listing)
-        if listing.sells_reviews and self.follow_sellers:
-            # All of a flagged seller's gigs are evidence, not only the ones search showed.
-            url = pages.seller_url(self.base_url, listing.seller_id)
-            if self.first_request(url):
-                yield Request(url, callback=self.parse_seller)
+        if request := self.seller_request(listing, pages.seller_url(self.base_url, listing.seller_id),
+                                          self.parse_seller):
+            yield request
 
     def parse_seller(self, response: Response):
         data = pages.props(response.text)

@@ -59,10 +59,9 @@ class FreelancerSpider(MarketplaceSpider):
             self.logger.error("No project could be read from %s", response.url)
             return
         yield await self.judge(listing)
-        if listing.sells_reviews and self.follow_sellers:
-            url = pages.user_api_url(self.base_url, listing.seller_id)
-            if self.first_request(url):
-                yield Request(url, callback=self.parse_user)
+        if request := self.seller_request(listing, pages.user_api_url(self.base_url, listing.seller_id),
+                                          self.parse_user):
+            yield request
 
     def parse_user(self, response: Response):
         seller = pages.parse_user(pages.loads(response.body), self.base_url)

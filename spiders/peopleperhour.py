@@ -56,10 +56,9 @@ class PeoplePerHourSpider(MarketplaceSpider):
         if seller := self.first_sighting(pages.seller_of(sel, listing, self.base_url)):
             yield seller
         yield await self.judge(listing)
-        if listing.sells_reviews and self.follow_sellers:
-            url = pages.profile_url(self.base_url, listing.seller_id)
-            if self.first_request(url):
-                yield Request(url, callback=self.parse_profile)
+        if request := self.seller_request(listing, pages.profile_url(self.base_url, listing.seller_id),
+                                          self.parse_profile):
+            yield request
 
     def parse_profile(self, response: Response):
         seller = pages.parse_profile(response.text, response.url)

@@ -61,10 +61,9 @@ class SeoclerksSpider(MarketplaceSpider):
         if seller := self.first_sighting(pages.seller_of(listing, self.base_url)):
             yield seller
         yield await self.judge(listing)
-        if listing.sells_reviews and self.follow_sellers:
-            url = pages.user_url(self.base_url, listing.seller_id)
-            if self.first_request(url):
-                yield Request(url, callback=self.parse_user)
+        if request := self.seller_request(listing, pages.user_url(self.base_url, listing.seller_id),
+                                          self.parse_user):
+            yield request
 
     def parse_user(self, response: Response):
         seller = pages.parse_user(response.text, response.url)
