@@ -66,7 +66,7 @@ class FlagWorker:
         self.rules_version = ""  # rules_version() of the worker's flagger, once it is ready
         self.gone: str | None = None  # why, once it is gone
         self.loop: asyncio.AbstractEventLoop | None = None
-        self.outbox = Outbox(self._write, lambda exc: self._gone(f"exited (code {self.proc.poll()})"))
+        self.outbox = Outbox(self._write, self._exited)
 
     @classmethod
     def spawn(cls) -> FlagWorker:
@@ -122,7 +122,8 @@ class FlagWorker:
         return await future
 
     def _write(self, view: memoryview) -> None:
-        """Write the frames whole; a worker that is gone fails every pending listing instead."""
+        """Write the frames whole, or until the worker is gone. Any other OSError (BrokenPipeError: it has
+        exited) goes to the Outbox, which reports it to `_exited`."""
         stdin, stdout = self.proc.stdin.fileno(), self.proc.stdout.fileno()
         while view and not self.gone:
             try:
@@ -133,8 +134,10 @@ class FlagWorker:
                 readable, _, _ = select.select([stdout], [stdin], [])
                 if readable:
                     self._readable()
-            except OSError:  # BrokenPipeError: it has exited
-                self._gone(f"exited (code {self.proc.poll()})")
+
+    def _exited(self, exc: OSError) -> None:
+        """A write found the worker gone: every pending listing fails."""
+        self._gone(f"exited (code {self.proc.poll()})")
 
     def _readable(self) -> None:
         if not self.frames.read():
