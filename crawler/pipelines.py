@@ -11,7 +11,7 @@ from scrapy.utils.defer import deferred_from_coro
 
 from crawler.flag_worker import FlagWorker
 from crawler.health import DEGRADED_PREFIX, degraded_reasons
-from crawler.item_checks import add_to_stats, checks_settings, field_coverage
+from crawler.item_checks import FIELD_COVERAGE_SETTING, add_to_stats, checks_settings
 from crawler.items import Listing, Removal, Seller
 from crawler.memory import peak_rss
 from crawler.store import Store
@@ -95,7 +95,7 @@ class StorePipeline:
         if report.checks_error:
             stats.set_value(DEGRADED_PREFIX + "checks", f"item checks: {report.checks_error}")
         # Before the health checks read them: they run on spider_closed, after the pipelines have closed.
-        add_to_stats(stats, report.checks, field_coverage(self.crawler.settings))
+        add_to_stats(stats, report.checks, self.checks[FIELD_COVERAGE_SETTING])
         if not report.complete:
             stats.set_value(DEGRADED_PREFIX + "writer",
                             f"writer: exited with code {report.exit_code}; what it had not committed is lost")
