@@ -100,6 +100,9 @@ TURFWATCH_PROGRESS_INTERVAL = 5.0
 TURFWATCH_JOB = None
 # Redis URL of a frontier shared by the workers of one job (None = off).
 TURFWATCH_REDIS_URL = None
+# Listings are judged in a flag worker process (crawler/flag_worker.py), on another core. False: in the
+# crawl's own process (on a machine with one core, the worker only adds its messages).
+TURFWATCH_FLAG_WORKER = True
 
 # Scrapy's in-memory stats without its per-call deprecation detour (crawler/stats.py).
 STATS_CLASS = "crawler.stats.CrawlStats"
@@ -113,9 +116,6 @@ SPIDERMON_VALIDATION_SCHEMAS = {
     _items.Seller: "crawler.schemas.SELLER",
 }
 SPIDERMON_MAX_ITEM_VALIDATION_ERRORS = 0
-# Listings are judged in a flag worker process (crawler/flag_worker.py), on another core. False: in the
-# crawl's own process (on a machine with one core, the worker only adds its messages).
-TURFWATCH_FLAG_WORKER = True
 # Spidermon's field coverage counts, made by the run's writer (crawler/item_checks.py). Spidermon's own
 # SPIDERMON_ADD_FIELD_COVERAGE would count every item again in the crawl.
 TURFWATCH_FIELD_COVERAGE = True
