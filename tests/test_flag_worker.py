@@ -18,7 +18,7 @@ from crawler.demo.content import DATA_DIR, _read_jsonl
 from crawler.flag_worker import FlagWorker, FlagWorkerGone, verdict
 from crawler.flagging import get_flagger
 from tests.conftest import ROOT
-from tests.crawl_helpers import assert_crawl_child
+from tests.crawl_helpers import assert_crawl_child, crawl_command
 
 FIELDS = ("title", "description", "tags", "packages", "faq")
 
@@ -126,7 +126,6 @@ def test_a_crawl_whose_worker_dies_judges_every_listing_itself(tmp_path):
     crawl without a worker judges them."""
     from crawler.demo import DemoMarketplace
     from crawler.settings import EXTENSIONS
-    from tests.crawl_helpers import crawl_command
 
     extensions = {**EXTENSIONS, "tests.crawl_helpers.FlagWorkerKiller": 900}
     with DemoMarketplace() as site:

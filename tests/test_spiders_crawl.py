@@ -1,5 +1,6 @@
 """Real HTTP crawls of every demo marketplace shape: each spider alone, then `turfwatch demo` over all of them."""
 
+import json
 import re
 import sqlite3
 import subprocess
@@ -99,8 +100,6 @@ def test_one_item_model_for_every_marketplace(demo_run):
 def test_a_seller_is_sent_once_per_run_and_every_listing_page_names_its_seller(demo_run):
     """Sellers read from listing pages are stored once per run (spiders/base.py first_sighting); every listing
     page's capture still names its seller, through its listing."""
-    import json
-
     db, _ = demo_run
     with sqlite3.connect(db) as conn:
         unlinked = conn.execute(
@@ -124,8 +123,6 @@ def test_a_seller_is_sent_once_per_run_and_every_listing_page_names_its_seller(d
 def test_no_request_is_built_twice(demo_run):
     """Repeats are skipped in the spiders (spiders/base.py first_request), before Scrapy builds them: its
     dupefilter, which would drop them later, finds none in the demo's Fiverr crawl (235 before)."""
-    import json
-
     db, _ = demo_run
     with sqlite3.connect(db) as conn:
         stats = {spider: json.loads(s) for spider, s in conn.execute("SELECT spider, stats FROM runs")}

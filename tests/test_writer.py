@@ -16,7 +16,7 @@ import pytest
 from crawler.items import Listing, Removal, Seller
 from crawler.store import Store
 from crawler.writer import RunWriter, WriterGone
-from tests.crawl_helpers import assert_crawl_child
+from tests.crawl_helpers import assert_crawl_child, crawl_command
 
 
 def _listing(i: int, **fields) -> Listing:
@@ -118,7 +118,6 @@ def test_what_a_killed_crawl_had_handed_over_is_committed(tmp_path):
 def test_a_crawl_whose_writer_dies_stops_as_writer_failed_and_keeps_what_was_committed(tmp_path):
     from crawler.demo import DemoMarketplace
     from crawler.settings import EXTENSIONS
-    from tests.crawl_helpers import crawl_command
 
     db = tmp_path / "t.db"
     extensions = {**EXTENSIONS, "tests.crawl_helpers.WriterKiller": 900}
